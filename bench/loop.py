@@ -1,0 +1,128 @@
+"""The one pool-based active-learning loop.
+
+Each round: fit the method on the labelled set → evaluate on the test set →
+ask the strategy for the next batch → reveal its labels.  The loop stops
+when the labelled set reaches the last size of the budget schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from bench.datasets import Dataset
+from bench.methods import prepare_inputs
+from bench.seeds import Streams
+from bench.view import ModelView
+
+
+class BudgetError(ValueError):
+    """A budget that the dataset cannot satisfy."""
+
+
+class StrategyOutputError(RuntimeError):
+    """A strategy returned something other than ``budget`` unique pool indices."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many labels, when.  Sizes count the initial set too."""
+
+    initial: int = 20  # size of the random initial labelled set
+    initial_per_class: int | None = None  # if set: this many per class instead of `initial`
+    query: int = 10  # labels bought per round
+    total: int = 200  # stop once this many labels are used
+    schedule: tuple[int, ...] | None = None  # explicit labelled-set sizes (overrides query/total)
+
+    def sizes(self, n_initial: int) -> list[int]:
+        """Labelled-set sizes at which the model is fitted and evaluated."""
+        if self.schedule:
+            return [n_initial] + [s for s in self.schedule if s > n_initial]
+        if self.total <= n_initial:
+            return [n_initial]
+        return list(range(n_initial, self.total, self.query)) + [self.total]
+
+
+def initial_set(y: np.ndarray, budget: Budget, rng: np.random.Generator) -> np.ndarray:
+    """(n0,) sorted indices of the initial labelled set."""
+    n = len(y)
+    if budget.initial_per_class is None:
+        if budget.initial > n:
+            raise BudgetError(f"budget.initial={budget.initial} exceeds the train pool ({n}); lower it")
+        return np.sort(rng.choice(n, size=budget.initial, replace=False))
+    picks = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        picks.append(rng.choice(members, size=min(budget.initial_per_class, len(members)), replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def check_picks(picked: Any, in_pool: np.ndarray, k: int, name: str) -> np.ndarray:
+    """``picked`` as int64 after checking: exactly ``k``, unique, all unlabelled."""
+    picked = np.asarray(picked)
+    if picked.shape != (k,) or not np.issubdtype(picked.dtype, np.integer):
+        raise StrategyOutputError(f"strategy {name!r} returned shape {picked.shape} dtype {picked.dtype}; "
+                                  f"it must return {k} integer indices")
+    picked = picked.astype(np.int64)
+    if len(np.unique(picked)) != k:
+        raise StrategyOutputError(f"strategy {name!r} returned duplicate indices; return {k} distinct ones")
+    if (picked < 0).any() or (picked >= len(in_pool)).any() or not in_pool[picked].all():
+        raise StrategyOutputError(f"strategy {name!r} returned indices outside the unlabelled pool")
+    return picked
+
+
+def evaluate(proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Test-set metrics from (n, C) probabilities."""
+    pred = proba.argmax(1)
+    return {"accuracy": float(accuracy_score(y, pred)),
+            "macro_f1": float(f1_score(y, pred, average="macro", labels=np.arange(proba.shape[1]),
+                                       zero_division=0))}
+
+
+def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budget: Budget,
+                        streams: Streams, *, names: tuple[str, str] = ("?", "?"),
+                        on_round: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run one AL experiment; returns one record per round.
+
+    Record keys: round, n_labelled, accuracy, macro_f1, queried (indices
+    bought after this round's fit), fit_seconds, query_seconds.
+    """
+    method_name, strategy_name = names
+    X_train, X_test = prepare_inputs(method, dataset)
+    y = np.asarray(dataset.y_train, dtype=np.int64)
+    n = len(y)
+    labelled = initial_set(y, budget, streams.rng("initial"))
+    sizes = budget.sizes(len(labelled))
+    if sizes[-1] > n:
+        raise BudgetError(f"budget asks for {sizes[-1]} labels but dataset {dataset.name!r} has {n} "
+                          "training examples; lower budget.total")
+    in_pool = np.ones(n, dtype=bool)
+    in_pool[labelled] = False
+    records = []
+    for r, target in enumerate(sizes[1:] + [None]):
+        t0 = time.perf_counter()
+        model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
+                           rng_init=streams.rng("model", r), rng_order=streams.rng("order", r))
+        fit_s = time.perf_counter() - t0
+        rec = {"round": r, "n_labelled": int(len(labelled)),
+               **evaluate(np.asarray(model.predict_proba(X_test)), dataset.y_test),
+               "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0}
+        if target is not None:
+            k = target - len(labelled)
+            pool = np.flatnonzero(in_pool)
+            view = ModelView(model, X_train, labelled, y[labelled], method_name)
+            t1 = time.perf_counter()
+            picked = strategy(view, pool, k, streams.rng("query", r))
+            rec["query_seconds"] = time.perf_counter() - t1
+            picked = check_picks(picked, in_pool, k, strategy_name)
+            in_pool[picked] = False
+            labelled = np.concatenate([labelled, picked])
+            rec["queried"] = picked.tolist()
+        records.append(rec)
+        if on_round is not None:
+            on_round(rec)
+    return records

@@ -1,0 +1,138 @@
+"""Plugin registries for query strategies, transfer methods and datasets.
+
+A registry maps a name to a plugin object (a function or a frozen-dataclass
+class).  Plugins arrive three ways, all ending in the same table:
+
+* the ``@REGISTRY.register`` decorator (name = the function's name);
+* the entry-point group ``altbench.<kind>`` of any installed distribution
+  (altbench declares its own built-ins there too, see ``pyproject.toml``);
+* a dotted ``package.module:attribute`` reference given in place of a name.
+
+Two different objects under one name is an error, wherever they came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+from importlib import metadata
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class PluginError(LookupError):
+    """An unknown, duplicate or unloadable plugin; the message is one line."""
+
+
+class Registry:
+    """Name → plugin table for one entry-point group (``altbench.<kind>``)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind  # "strategies", "methods" or "datasets"
+        self.group = f"altbench.{kind}"
+        self._items: dict[str, Any] = {}
+        self._entry_points: dict[str, metadata.EntryPoint] | None = None
+
+    # -- registration -------------------------------------------------
+    def register(self, obj: T | None = None, *, name: str | None = None) -> T | Callable[[T], T]:
+        """Decorator: ``@R.register`` or ``@R.register(name="lp-ft")``."""
+
+        def add(o: T) -> T:
+            self.add(name or o.__name__, o)
+            return o
+
+        return add if obj is None else add(obj)
+
+    def add(self, name: str, obj: Any) -> None:
+        """Register ``obj`` under ``name``; the same object twice is a no-op."""
+        old = self._items.get(name)
+        if old is not None and old is not obj:
+            raise PluginError(
+                f"duplicate {self.kind[:-1]} name {name!r}: {_where(old)} and {_where(obj)}; "
+                "rename one of them"
+            )
+        self._items[name] = obj
+
+    # -- discovery -----------------------------------------------------
+    def _eps(self) -> dict[str, metadata.EntryPoint]:
+        if self._entry_points is None:
+            found: dict[str, metadata.EntryPoint] = {}
+            for ep in metadata.entry_points(group=self.group):
+                prev = found.get(ep.name)
+                if prev is not None and prev.value != ep.value:
+                    raise PluginError(
+                        f"duplicate {self.kind[:-1]} name {ep.name!r} in entry-point group "
+                        f"{self.group}: {prev.value} and {ep.value}; uninstall or rename one"
+                    )
+                found[ep.name] = ep
+            self._entry_points = found
+        return self._entry_points
+
+    def refresh(self) -> None:
+        """Forget cached entry points (after installing a plugin at run time)."""
+        self._entry_points = None
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Sorted names matching a shell-style wildcard, e.g. ``"b*"``."""
+        every = set(self._items) | set(self._eps())
+        return sorted(n for n in every if fnmatch.fnmatchcase(n, pattern))
+
+    def __contains__(self, name: str) -> bool:
+        return ":" in name or name in self._items or name in self._eps()
+
+    def get(self, name: str) -> Any:
+        """The plugin called ``name`` (or a ``module:attr`` reference)."""
+        if name in self._items:
+            return self._items[name]
+        if ":" in name:
+            obj = _import_ref(name, self.kind)
+            self.add(name, obj)
+            return obj
+        ep = self._eps().get(name)
+        if ep is None:
+            raise PluginError(self.unknown_message(name))
+        try:
+            obj = ep.load()
+        except Exception as exc:  # broken third-party plugin: say which one
+            raise PluginError(
+                f"{self.kind[:-1]} {name!r} ({ep.value}) failed to import: {exc!r}"
+            ) from exc
+        self.add(name, obj)  # a decorated built-in has already added itself
+        return obj
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        return (
+            f"unknown {self.kind[:-1]} {name!r}; {hint}"
+            f"run `altbench list {self.kind}` to see all, or pass a module:function reference"
+        )
+
+    def load_all(self) -> dict[str, Any]:
+        """Every plugin, imported (used by conformance tests and listings)."""
+        return {n: self.get(n) for n in self.names()}
+
+
+def _import_ref(ref: str, kind: str) -> Any:
+    module, _, attr = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(
+            f"cannot load {kind[:-1]} reference {ref!r}: {exc}; check the module is importable"
+        ) from exc
+    return obj
+
+
+def _where(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+STRATEGIES = Registry("strategies")
+METHODS = Registry("methods")
+DATASETS = Registry("datasets")
+REGISTRIES = {r.kind: r for r in (STRATEGIES, METHODS, DATASETS)}

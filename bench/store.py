@@ -1,0 +1,141 @@
+"""Results store: one finished file per run, keyed by the run id.
+
+Layout under a results directory::
+
+    runs/<run_id>.jsonl         rounds appended while the run is going
+    runs/<run_id>.parquet       the results: deterministic per-round metrics
+                                (byte-identical for the same config + seed)
+    runs/<run_id>.json          run record: resolved config, provenance
+                                (versions, git commit, host, threads) and
+                                per-round fit/query seconds (not deterministic)
+    runs/<run_id>.failed.json   traceback of a run that raised
+
+A run is finished when its ``.parquet`` exists; it is written last, through a
+temporary file and ``os.replace``, so a crash never leaves a half file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+RESULT_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n_labelled",
+                  "accuracy", "macro_f1", "queried")
+TIMING_COLUMNS = ("fit_seconds", "query_seconds")
+SCHEMA = pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
+                    ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
+                    ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
+                    ("queried", pa.list_(pa.int64()))])
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def provenance(threads: int) -> dict:
+    """Library versions, git commit, host and threads of this process."""
+    import torch
+
+    versions = {}
+    for dist in ("altbench", "numpy", "scipy", "scikit-learn", "torch", "pyarrow", "datasets"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {"versions": versions, "python": platform.python_version(), "git_commit": git_commit(),
+            "host": platform.node(), "platform": platform.platform(),
+            "torch_threads": torch.get_num_threads(), "threads_requested": threads}
+
+
+def git_commit() -> str | None:
+    """HEAD of the altbench source tree (``+dirty`` if modified), or None."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
+class RunStore:
+    """Reads and writes the files of runs under ``root/runs``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.runs = self.root / "runs"
+
+    def path(self, run_id: str, suffix: str) -> Path:
+        return self.runs / f"{run_id}{suffix}"
+
+    def is_finished(self, run_id: str) -> bool:
+        return self.path(run_id, ".parquet").exists()
+
+    def start(self, run_id: str) -> None:
+        self.runs.mkdir(parents=True, exist_ok=True)
+        self.path(run_id, ".jsonl").write_text("")
+        self.path(run_id, ".failed.json").unlink(missing_ok=True)
+
+    def append_round(self, run_id: str, record: dict) -> None:
+        with open(self.path(run_id, ".jsonl"), "a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+
+    def finish(self, run_id: str, identity: dict, records: list[dict], record_meta: dict) -> None:
+        """Write the run record, then (last, atomically) the results file."""
+        meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS}}
+        atomic_write_bytes(self.path(run_id, ".json"), json.dumps(meta, indent=1, sort_keys=True).encode())
+        rows = [{**identity, "run_id": run_id, **{k: r[k] for k in RESULT_COLUMNS if k in r}} for r in records]
+        table = pa.Table.from_pylist(rows, schema=SCHEMA)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd", store_schema=False)
+        atomic_write_bytes(self.path(run_id, ".parquet"), sink.getvalue().to_pybytes())
+        self.path(run_id, ".jsonl").unlink(missing_ok=True)
+
+    def fail(self, run_id: str, config: dict, error: str, tb: str) -> None:
+        atomic_write_bytes(self.path(run_id, ".failed.json"), json.dumps(
+            {"config": config, "error": error, "traceback": tb,
+             "when": datetime.now(timezone.utc).isoformat()}, indent=1).encode())
+
+    def finished_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.runs.glob("*.parquet"))
+
+    def read_results(self):
+        """All finished runs' rounds as one DataFrame, timings joined in."""
+        import pandas as pd
+
+        frames = []
+        for run_id in self.finished_ids():
+            try:
+                df = pq.read_table(self.path(run_id, ".parquet")).to_pandas()
+                meta = json.loads(self.path(run_id, ".json").read_text())
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise ValueError(f"results file of run {run_id} in {self.runs} is unreadable ({exc}); "
+                                 "delete it and re-run to regenerate it") from None
+            for col in TIMING_COLUMNS:
+                df[col] = meta["timings"][col]
+            frames.append(df)
+        if not frames:
+            raise FileNotFoundError(f"no finished runs under {self.runs}; run `altbench run` first")
+        return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,78 @@
+"""What a query strategy may see of a fitted model: a read-only view.
+
+Strategies never train, load data or build loaders.  They receive a
+:class:`ModelView` whose methods take indices into the (unlabelled + labelled)
+training pool and return arrays.  Which methods work depends on the transfer
+method; a missing one raises :class:`CapabilityError` naming both sides.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+IntArray = np.ndarray  # 1-D int64 index array
+FloatArray = np.ndarray
+
+
+class CapabilityError(TypeError):
+    """A strategy asked the model for something its method cannot provide."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A fitted model on prepared inputs ``X`` (rows of what the method's
+    ``prepare`` returned).  Only ``predict_proba`` is required."""
+
+    n_classes: int
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """(n, C) class probabilities."""
+        ...
+
+
+class ModelView:
+    """Index-based, read-only access to a fitted model over the train pool.
+
+    ``labelled`` / ``y_labelled`` are the indices and labels the model was
+    fitted on (diversity strategies such as coreset need them).
+    """
+
+    def __init__(self, model: Model, X_pool: Any, labelled: IntArray, y_labelled: IntArray,
+                 method_name: str = "?"):
+        self._model = model
+        self._X = X_pool
+        self.labelled = np.asarray(labelled, dtype=np.int64)  # (n_lab,)
+        self.y_labelled = np.asarray(y_labelled, dtype=np.int64)  # (n_lab,)
+        self.n_classes = int(model.n_classes)
+        self.n_pool = len(X_pool)
+        self.method_name = method_name
+
+    def _need(self, attr: str):
+        fn = getattr(self._model, attr, None)
+        if fn is None:
+            raise CapabilityError(
+                f"method {self.method_name!r} does not provide {attr}(); "
+                "pick a method that does (e.g. mlp) or another strategy"
+            )
+        return fn
+
+    def predict_proba(self, idx: IntArray) -> FloatArray:
+        """(n, C) class probabilities for pool rows ``idx``."""
+        return np.asarray(self._model.predict_proba(self._X[idx]), dtype=np.float64)
+
+    def predict_proba_mc(self, idx: IntArray, n_samples: int, rng: np.random.Generator) -> FloatArray:
+        """(n, C, T) probabilities under T stochastic forward passes (MC dropout)."""
+        return np.asarray(self._need("predict_proba_mc")(self._X[idx], n_samples, rng), dtype=np.float64)
+
+    def embed(self, idx: IntArray) -> FloatArray:
+        """(n, d) penultimate-layer embeddings."""
+        return np.asarray(self._need("embed")(self._X[idx]), dtype=np.float32)
+
+    def grad_embed(self, idx: IntArray) -> FloatArray:
+        """(n, d·C) last-layer gradient embeddings at the predicted label (BADGE)."""
+        return np.asarray(self._need("grad_embed")(self._X[idx]), dtype=np.float32)
+
+    def has(self, capability: str) -> bool:
+        return capability == "predict_proba" or hasattr(self._model, capability)

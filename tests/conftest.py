@@ -1,0 +1,31 @@
+"""Shared fixtures: a small fitted model view with every capability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.methods.mlp import Mlp
+from bench.train import TrainConfig
+from bench.view import ModelView
+
+
+def make_blobs(n: int = 300, d: int = 8, n_classes: int = 3, seed: int = 0):
+    """(X (n, d) float32, y (n,) int64): Gaussian blobs, reproducible."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(n_classes, d))
+    y = rng.integers(0, n_classes, size=n)
+    X = (centers[y] + rng.normal(size=(n, d))).astype(np.float32)
+    return X, y.astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def pool_view():
+    """(view, pool): an MLP fitted on 30 labelled blobs; pool = the other 270."""
+    X, y = make_blobs()
+    labelled = np.arange(30)
+    model = Mlp(hidden=(16,), train=TrainConfig(epochs=20)).fit(
+        X[labelled], y[labelled], n_classes=3, rng_init=np.random.default_rng(1),
+        rng_order=np.random.default_rng(2))
+    view = ModelView(model, X, labelled, y[labelled], "mlp")
+    return view, np.arange(30, len(X))
