@@ -31,6 +31,7 @@ class Registry:
 
     def __init__(self, kind: str):
         self.kind = kind  # "strategies", "methods" or "datasets"
+        self.singular = kind[:-3] + "y" if kind.endswith("ies") else kind.rstrip("s")
         self.group = f"altbench.{kind}"
         self._items: dict[str, Any] = {}
         self._entry_points: dict[str, metadata.EntryPoint] | None = None
@@ -50,7 +51,7 @@ class Registry:
         old = self._items.get(name)
         if old is not None and old is not obj:
             raise PluginError(
-                f"duplicate {self.kind[:-1]} name {name!r}: {_where(old)} and {_where(obj)}; "
+                f"duplicate {self.singular} name {name!r}: {_where(old)} and {_where(obj)}; "
                 "rename one of them"
             )
         self._items[name] = obj
@@ -63,7 +64,7 @@ class Registry:
                 prev = found.get(ep.name)
                 if prev is not None and prev.value != ep.value:
                     raise PluginError(
-                        f"duplicate {self.kind[:-1]} name {ep.name!r} in entry-point group "
+                        f"duplicate {self.singular} name {ep.name!r} in entry-point group "
                         f"{self.group}: {prev.value} and {ep.value}; uninstall or rename one"
                     )
                 found[ep.name] = ep
@@ -87,7 +88,7 @@ class Registry:
         if name in self._items:
             return self._items[name]
         if ":" in name:
-            obj = _import_ref(name, self.kind)
+            obj = _import_ref(name, self.singular)
             self.add(name, obj)
             return obj
         ep = self._eps().get(name)
@@ -97,7 +98,7 @@ class Registry:
             obj = ep.load()
         except Exception as exc:  # broken third-party plugin: say which one
             raise PluginError(
-                f"{self.kind[:-1]} {name!r} ({ep.value}) failed to import: {exc!r}"
+                f"{self.singular} {name!r} ({ep.value}) failed to import: {exc!r}"
             ) from exc
         self.add(name, obj)  # a decorated built-in has already added itself
         return obj
@@ -106,7 +107,7 @@ class Registry:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         return (
-            f"unknown {self.kind[:-1]} {name!r}; {hint}"
+            f"unknown {self.singular} {name!r}; {hint}"
             f"run `altbench list {self.kind}` to see all, or pass a module:function reference"
         )
 
@@ -123,7 +124,7 @@ def _import_ref(ref: str, kind: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise PluginError(
-            f"cannot load {kind[:-1]} reference {ref!r}: {exc}; check the module is importable"
+            f"cannot load {kind} reference {ref!r}: {exc}; check the module is importable"
         ) from exc
     return obj
 
