@@ -9,30 +9,52 @@ from pathlib import Path
 from bench.registry import REGISTRIES
 
 # Modules that add their own subcommand via ``register(subparsers)``.
-COMMAND_MODULES = ("bench.datasets.cli",)
+COMMAND_MODULES = ("bench.datasets.cli", "bench.reproduce")
 
 
 def _cmd_run(args) -> int:
     from bench.config import load_experiment
     from bench.report import write_report
     from bench.runner import run_grid
+    from bench.store import RunStore
 
-    exp = load_experiment(args.config, args.overrides)
-    if args.results_dir:
-        exp = type(exp)(exp.name, exp.runs, Path(args.results_dir), exp.n_jobs, exp.resolved)
+    exp = _experiment(args)
     print(f"{exp.name}: {len(exp.runs)} runs → {exp.results_dir}", file=sys.stderr)
-    rep = run_grid(exp, force=args.force, n_jobs=args.jobs, data_dir=args.data_dir,
-                   progress=not args.no_progress)
-    print(f"done {rep.done}, skipped (already finished) {rep.skipped}, failed {len(rep.failed)}",
-          file=sys.stderr)
+    rep = run_grid(exp, force=args.force, retry_failed=args.retry_failed, n_jobs=args.jobs,
+                   data_dir=args.data_dir, progress=not args.no_progress, executor=args.executor,
+                   scheduler=args.scheduler, timeout_s=args.timeout, memory_gb=args.memory_gb,
+                   log_level=args.log_level, tensorboard_dir=args.tensorboard)
+    print(f"done {rep.done}, skipped (already finished or failed) {rep.skipped}, failed {len(rep.failed)}"
+          + (f", busy in another process {rep.busy}" if rep.busy else ""), file=sys.stderr)
     cmd = "altbench run" + (f" {args.config}" if args.config else "") + "".join(f" {o}" for o in args.overrides)
-    if not args.no_report and rep.done + rep.skipped:
+    if not args.no_report and RunStore(exp.results_dir).finished_ids():
         for p in write_report(exp.results_dir, command=cmd):
             print(f"wrote {p}", file=sys.stderr)
     if rep.failed:
         print(f"altbench: error: {len(rep.failed)} run(s) failed, first: {rep.failed[0][1]}; "
               f"tracebacks in {exp.results_dir}/runs/*.failed.json", file=sys.stderr)
         return 1
+    return 0
+
+
+def _experiment(args):
+    import dataclasses
+
+    from bench.config import load_experiment
+
+    exp = load_experiment(args.config, args.overrides)
+    if args.results_dir:
+        exp = dataclasses.replace(exp, results_dir=Path(args.results_dir))
+    return exp
+
+
+def _cmd_status(args) -> int:
+    from bench.runner import grid_status
+
+    exp = _experiment(args)
+    counts = grid_status(exp)
+    print(f"{exp.name} ({exp.results_dir}): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+          + f" of {len(exp.runs)}")
     return 0
 
 
@@ -51,32 +73,71 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from bench.report import write_report
+    from bench.report import options_from_args, report_command, write_report
 
-    for p in write_report(Path(args.results_dir)):
+    for p in write_report(Path(args.results_dir), report_command(args), options_from_args(args)):
         print(f"wrote {p}")
     return 0
 
 
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def _grid_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", type=Path, help="experiment YAML (default: bundled quickstart)")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. budget.total=300 seeds=3")
+    p.add_argument("--results-dir", help="results directory instead of the config's results_dir")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump)."""
+
+    def error(self, message: str):
+        self.exit(2, f"altbench: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="altbench", description="Active learning × transfer learning benchmarks.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="altbench", description="Active learning × transfer learning benchmarks.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run an experiment grid (default: the bundled quickstart)")
-    r.add_argument("config", nargs="?", type=Path, help="experiment YAML (default: bundled quickstart)")
-    r.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. budget.total=300 seeds=3")
-    r.add_argument("--force", action="store_true", help="re-run runs that already finished")
-    r.add_argument("--jobs", type=int, help="worker processes (default: the config's n_jobs)")
-    r.add_argument("--results-dir", help="write here instead of the config's results_dir")
+    _grid_args(r)
+    r.add_argument("--force", action="store_true", help="re-run every run, finished or not")
+    r.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed")
+    r.add_argument("--jobs", type=_positive(int), help="workers (default: the config's n_jobs)")
+    r.add_argument("--executor", default="local", choices=["local", "dask"],
+                   help="local process pool (default) or dask.distributed")
+    r.add_argument("--scheduler", help="dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
+    r.add_argument("--timeout", type=_positive(float), help="per-run time limit in seconds")
+    r.add_argument("--memory-gb", type=_positive(float), help="per-run memory (address space) limit")
+    r.add_argument("--log-level", default="WARNING", type=str.upper,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="INFO shows every round of every run")
+    r.add_argument("--tensorboard", metavar="DIR", help="also write per-run TensorBoard scalars to DIR")
     r.add_argument("--data-dir", type=Path, help="dataset directory (default $ALTBENCH_DATA_DIR or user cache)")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.add_argument("--no-report", action="store_true", help="skip writing the table and plot")
     r.set_defaults(fn=_cmd_run)
+    st = sub.add_parser("status", help="done / failed / partial / pending counts of a grid")
+    _grid_args(st)
+    st.set_defaults(fn=_cmd_status)
     ls = sub.add_parser("list", help="list registered plugins, e.g. `altbench list strategies 'b*'`")
     ls.add_argument("kind", choices=sorted(REGISTRIES))
     ls.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard")
     ls.set_defaults(fn=_cmd_list)
     rep = sub.add_parser("report", help="write table.md, summary.csv and curves.png for a results dir")
     rep.add_argument("results_dir")
+    from bench.report import add_report_options
+
+    add_report_options(rep)
     rep.set_defaults(fn=_cmd_report)
     import importlib
 
@@ -93,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         args.config = None
     from bench.config import ConfigError
     from bench.registry import PluginError
+    from bench.runner import WorkerLost
 
     try:
         return args.fn(args)
-    except (ConfigError, PluginError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, PluginError, FileNotFoundError, ValueError, WorkerLost) as exc:
         print(f"altbench: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

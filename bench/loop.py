@@ -34,6 +34,7 @@ class Budget:
 
     initial: int = 20  # size of the random initial labelled set
     initial_per_class: int | None = None  # if set: this many per class instead of `initial`
+    initial_all_classes: bool = False  # redraw the random `initial` set until every class is in it
     query: int = 10  # labels bought per round
     total: int = 200  # stop once this many labels are used
     schedule: tuple[int, ...] | None = None  # explicit labelled-set sizes (overrides query/total)
@@ -53,12 +54,34 @@ def initial_set(y: np.ndarray, budget: Budget, rng: np.random.Generator) -> np.n
     if budget.initial_per_class is None:
         if budget.initial > n:
             raise BudgetError(f"budget.initial={budget.initial} exceeds the train pool ({n}); lower it")
+        if budget.initial_all_classes:
+            return initial_with_all_classes(y, budget.initial, rng)
         return np.sort(rng.choice(n, size=budget.initial, replace=False))
     picks = []
     for c in np.unique(y):
         members = np.flatnonzero(y == c)
         picks.append(rng.choice(members, size=min(budget.initial_per_class, len(members)), replace=False))
     return np.sort(np.concatenate(picks))
+
+
+def initial_with_all_classes(y: np.ndarray, size: int, rng: np.random.Generator, tries: int = 1000) -> np.ndarray:
+    """(size,) sorted random indices with every class of ``y`` present (Zhan et al. 2021's initial set).
+
+    Redraws a uniform random set until it holds every class (so it is
+    uniform over such sets); after ``tries`` misses, one random member per
+    class plus a uniform random rest.
+    """
+    classes = np.unique(y)
+    if size < len(classes):
+        raise BudgetError(f"budget.initial={size} cannot hold all {len(classes)} classes; raise it "
+                          "or set initial_all_classes: false")
+    for _ in range(tries):
+        pick = rng.choice(len(y), size=size, replace=False)
+        if len(np.unique(y[pick])) == len(classes):
+            return np.sort(pick)
+    firsts = np.array([rng.choice(np.flatnonzero(y == c)) for c in classes])
+    rest = rng.choice(np.setdiff1d(np.arange(len(y)), firsts), size=size - len(classes), replace=False)
+    return np.sort(np.concatenate([firsts, rest]))
 
 
 def check_picks(picked: Any, in_pool: np.ndarray, k: int, name: str) -> np.ndarray:
@@ -83,16 +106,38 @@ def evaluate(proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
                                        zero_division=0))}
 
 
+def check_dataset(ds: Dataset) -> None:
+    """Reject data the loop cannot use, with a one-line reason."""
+    n, m = len(ds.y_train), len(ds.y_test)
+    if n == 0 or m == 0:
+        raise ValueError(f"dataset {ds.name!r} has {n} training and {m} test examples; both must be non-empty")
+    if len(ds.X_train) != n or len(ds.X_test) != m:
+        raise ValueError(f"dataset {ds.name!r}: features and labels differ in length; fix its loader")
+    for part, X in (("train", ds.X_train), ("test", ds.X_test)):
+        arr = np.asarray(X)
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            rows = np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(1))
+            raise ValueError(f"dataset {ds.name!r} has NaN/inf features in {len(rows)} {part} rows "
+                             f"(first: {rows[0]}); impute or drop them")
+    for part, y in (("train", ds.y_train), ("test", ds.y_test)):
+        if y.min() < 0 or y.max() >= ds.n_classes:
+            raise ValueError(f"dataset {ds.name!r}: {part} labels must lie in [0, {ds.n_classes}); fix its loader")
+
+
 def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budget: Budget,
                         streams: Streams, *, names: tuple[str, str] = ("?", "?"),
-                        on_round: Callable[[dict], None] | None = None) -> list[dict]:
+                        on_round: Callable[[dict], None] | None = None,
+                        resume: list[dict] = ()) -> list[dict]:
     """Run one AL experiment; returns one record per round.
 
     Record keys: round, n_labelled, accuracy, macro_f1, queried (indices
-    bought after this round's fit), fit_seconds, query_seconds.
+    bought after this round's fit), fit_seconds, query_seconds.  ``resume``
+    holds records of rounds already done (a checkpoint): they are kept, their
+    purchases replayed, and the loop continues with the next round, drawing
+    exactly the random numbers an uninterrupted run would.
     """
     method_name, strategy_name = names
-    X_train, X_test = prepare_inputs(method, dataset)
+    check_dataset(dataset)
     y = np.asarray(dataset.y_train, dtype=np.int64)
     n = len(y)
     labelled = initial_set(y, budget, streams.rng("initial"))
@@ -100,10 +145,19 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
     if sizes[-1] > n:
         raise BudgetError(f"budget asks for {sizes[-1]} labels but dataset {dataset.name!r} has {n} "
                           "training examples; lower budget.total")
+    records = [dict(r) for r in resume]
+    for r, rec in enumerate(records):
+        if rec.get("round") != r or rec.get("n_labelled") != sizes[r] or r >= len(sizes):
+            raise ValueError(f"checkpoint round {r} does not match this run's budget; delete the run's .jsonl")
+        labelled = np.concatenate([labelled, np.asarray(rec["queried"], dtype=np.int64)])
     in_pool = np.ones(n, dtype=bool)
     in_pool[labelled] = False
-    records = []
+    if len(records) == len(sizes):
+        return records
+    X_train, X_test = prepare_inputs(method, dataset)
     for r, target in enumerate(sizes[1:] + [None]):
+        if r < len(records):
+            continue
         t0 = time.perf_counter()
         model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
                            rng_init=streams.rng("model", r), rng_order=streams.rng("order", r))

@@ -1,97 +1,219 @@
-"""Run an experiment grid: skip finished runs, execute the rest in a pool.
+"""Run an experiment grid: skip finished runs, execute the rest on an executor.
 
-Each run is independent and writes its own files, so a killed grid keeps
-everything it finished, and re-running it only does what is missing.
+Each run is independent, claims its own lock, checkpoints after every round
+and writes its own files, so a killed grid keeps everything it did and
+re-running it redoes at most the interrupted round of each run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
+import resource
+import signal
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.config import Experiment, RunConfig, build_plugin
 from bench.datasets import load_dataset
 from bench.device import configure_worker, threads_per_worker
+from bench.executors import EXECUTORS
 from bench.loop import run_active_learning
-from bench.registry import DATASETS, METHODS, STRATEGIES
+from bench.registry import METHODS, STRATEGIES
 from bench.seeds import Streams
 from bench.store import RunStore, provenance
+
+log = logging.getLogger("altbench")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How (not what) to run: identical results whatever these are."""
+
+    results_dir: str
+    data_dir: str | None = None
+    threads: int = 1  # torch/BLAS threads in the worker
+    timeout_s: float | None = None  # per-run wall-clock limit
+    memory_gb: float | None = None  # per-run address-space limit
+    log_level: str = "WARNING"
+    tensorboard_dir: str | None = None  # write per-run scalars here
 
 
 @dataclass(frozen=True)
 class GridReport:
     done: int  # finished now
-    skipped: int  # already finished before
-    failed: list[tuple[str, str]]  # (run id, one-line error)
+    skipped: int  # already finished (or failed, without --retry-failed)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, one-line error)
+    busy: int = 0  # claimed by another process
+
+
+class RunTimeout(Exception):
+    pass
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory); finished rounds are kept."""
 
 
 @functools.lru_cache(maxsize=8)
 def _dataset(name: str, params_json: str, data_dir: str | None, seed: int):
-    streams = Streams(seed)
-    return load_dataset(name, Path(data_dir) if data_dir else None, rng=streams.rng("split"),
+    return load_dataset(name, Path(data_dir) if data_dir else None, rng=Streams(seed).rng("split"),
                         **json.loads(params_json))
 
 
-def execute_run(cfg: RunConfig, results_dir: str, data_dir: str | None, threads: int) -> tuple[str, str | None]:
-    """Run one grid cell in this process and store it; returns (run id, error or None)."""
-    configure_worker(threads)
-    store = RunStore(Path(results_dir))
-    run_id = cfg.run_id
-    store.start(run_id)
-    started = datetime.now(timezone.utc).isoformat()
+@contextlib.contextmanager
+def _limits(timeout_s: float | None, memory_gb: float | None):
+    """SIGALRM-based wall-clock limit and RLIMIT_AS memory limit for one run."""
+    old_handler = old_mem = None
+    if timeout_s:
+        def on_alarm(signum, frame):
+            raise RunTimeout(f"run exceeded its time limit of {timeout_s:g} s; raise --timeout or shrink it")
+
+        old_handler = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    if memory_gb:
+        old_mem = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (int(memory_gb * 2**30), old_mem[1]))
     try:
-        dataset = _dataset(cfg.dataset.name, json.dumps(cfg.dataset.params, sort_keys=True), data_dir, cfg.seed)
-        method = build_plugin(METHODS, cfg.method)
-        strategy = build_plugin(STRATEGIES, cfg.strategy)
-        records = run_active_learning(dataset, method, strategy, cfg.budget, Streams(cfg.seed),
-                                      names=(cfg.method.key(), cfg.strategy.key()),
-                                      on_round=lambda rec: store.append_round(run_id, rec))
-        identity = {"dataset": cfg.dataset.key(), "method": cfg.method.key(),
-                    "strategy": cfg.strategy.key(), "seed": cfg.seed}
-        meta = {"run_id": run_id, "config": cfg.to_dict(), "provenance": provenance(threads),
-                "started": started, "finished": datetime.now(timezone.utc).isoformat()}
-        store.finish(run_id, identity, records, meta)
-        return run_id, None
-    except Exception as exc:  # isolate: record it, let the grid go on
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
-        return run_id, msg
+        yield
+    finally:
+        if timeout_s:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_handler)
+        if old_mem is not None:
+            resource.setrlimit(resource.RLIMIT_AS, old_mem)
 
 
-def run_grid(exp: Experiment, *, force: bool = False, n_jobs: int | None = None,
-             data_dir: Path | None = None, progress: bool = True) -> GridReport:
-    """Execute every pending run of ``exp``; finished runs are skipped unless ``force``."""
-    from joblib import Parallel, delayed
+def _tensorboard(settings: RunSettings, cfg: RunConfig):
+    if not settings.tensorboard_dir:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(Path(settings.tensorboard_dir) / cfg.run_id),
+                         comment=f"{cfg.dataset.key()}/{cfg.method.key()}/{cfg.strategy.key()}/{cfg.seed}")
+
+
+def execute_run(cfg: RunConfig, settings: RunSettings, fresh: bool = False) -> tuple[str, str | None]:
+    """Run (or resume) one grid cell in this process; returns (run id, error, or None if done).
+
+    The error "busy" means another process holds the run's lock.
+    """
+    configure_worker(settings.threads)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    store = RunStore(Path(settings.results_dir))
+    run_id = cfg.run_id
+    with store.claim(run_id) as mine:
+        if not mine:
+            return run_id, "busy"
+        if store.is_finished(run_id) and not fresh:
+            return run_id, None
+        started = datetime.now(timezone.utc).isoformat()
+        done = store.checkpoint(run_id, fresh=fresh)
+        writer = None
+        try:
+            writer = _tensorboard(settings, cfg)
+
+            def on_round(rec: dict) -> None:
+                store.append_round(run_id, rec)
+                log.info("run %s round %d: %d labels, accuracy %.4f", run_id, rec["round"],
+                         rec["n_labelled"], rec["accuracy"])
+                if writer is not None:
+                    writer.add_scalar("accuracy", rec["accuracy"], rec["n_labelled"])
+                    writer.add_scalar("macro_f1", rec["macro_f1"], rec["n_labelled"])
+
+            with _limits(settings.timeout_s, settings.memory_gb):
+                dataset = _dataset(cfg.dataset.name, json.dumps(cfg.dataset.params, sort_keys=True),
+                                   settings.data_dir, cfg.seed)
+                method = build_plugin(METHODS, cfg.method)
+                strategy = build_plugin(STRATEGIES, cfg.strategy)
+                records = run_active_learning(dataset, method, strategy, cfg.budget, Streams(cfg.seed),
+                                              names=(cfg.method.key(), cfg.strategy.key()),
+                                              on_round=on_round, resume=done)
+            identity = {"dataset": cfg.dataset.key(), "method": cfg.method.key(),
+                        "strategy": cfg.strategy.key(), "seed": cfg.seed}
+            meta = {"run_id": run_id, "config": cfg.to_dict(), "provenance": provenance(settings.threads),
+                    "started": started, "finished": datetime.now(timezone.utc).isoformat(),
+                    "resumed_at_round": len(done)}
+            store.finish(run_id, identity, records, meta)
+            return run_id, None
+        except (Exception, RunTimeout) as exc:  # isolate: record it, let the grid go on
+            if isinstance(exc, MemoryError):
+                exc = MemoryError(f"run exceeded its memory limit of {settings.memory_gb} GB; raise --memory-gb")
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
+            return run_id, msg
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
+    return execute_run(*item)
+
+
+def select_runs(exp: Experiment, store: RunStore, *, force: bool, retry_failed: bool) -> list[RunConfig]:
+    """Runs to execute: all with ``force``; failed only with ``retry_failed``; else unfinished, unfailed."""
+    if force:
+        return list(exp.runs)
+    if retry_failed:
+        return [r for r in exp.runs if store.is_failed(r.run_id) and not store.is_finished(r.run_id)]
+    return [r for r in exp.runs if not store.is_finished(r.run_id) and not store.is_failed(r.run_id)]
+
+
+def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False, n_jobs: int | None = None,
+             data_dir: Path | None = None, progress: bool = True, executor: str = "local",
+             scheduler: str | None = None, timeout_s: float | None = None, memory_gb: float | None = None,
+             log_level: str = "WARNING", tensorboard_dir: str | None = None) -> GridReport:
+    """Execute the selected runs of ``exp`` on ``executor``; see :func:`select_runs`."""
     from tqdm.auto import tqdm
 
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(sorted(EXECUTORS))}")
     store = RunStore(exp.results_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     (store.root / "experiment.json").write_text(json.dumps(exp.resolved, indent=1, sort_keys=True))
-    pending = [r for r in exp.runs if force or not store.is_finished(r.run_id)]
-    skipped = len(exp.runs) - len(pending)
-    jobs = max(1, min(n_jobs or exp.n_jobs, len(pending) or 1))
-    threads = threads_per_worker(jobs)
-    args = (str(exp.results_dir), str(data_dir) if data_dir else None, threads)
-    bar = tqdm(total=len(pending), desc=exp.name, unit="run", disable=not progress)
-    failed = []
-    if jobs == 1:
-        results = (execute_run(r, *args) for r in pending)
-    else:
-        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-            delayed(execute_run)(r, *args) for r in pending)
-    for run_id, err in results:
-        if err is not None:
-            failed.append((run_id, err))
-            bar.write(f"run {run_id} failed: {err}")
-        bar.update(1)
-    bar.close()
-    return GridReport(len(pending) - len(failed), skipped, failed)
+    todo = select_runs(exp, store, force=force, retry_failed=retry_failed)
+    jobs = max(1, min(n_jobs or exp.n_jobs, len(todo) or 1))
+    settings = RunSettings(str(exp.results_dir), str(data_dir) if data_dir else None,
+                           threads_per_worker(jobs), timeout_s, memory_gb, log_level, tensorboard_dir)
+    failed, busy = [], 0
+    t0 = time.perf_counter()
+    with tqdm(total=len(todo), desc=exp.name, unit="run", disable=not progress) as bar, \
+            EXECUTORS[executor](n_jobs=jobs, threads=settings.threads, scheduler=scheduler) as imap:
+        try:
+            for run_id, err in imap(_task, [(r, settings, force) for r in todo]):
+                if err == "busy":
+                    busy += 1
+                elif err is not None:
+                    failed.append((run_id, err))
+                    bar.write(f"run {run_id} failed: {err}")
+                bar.update(1)
+        except (KeyboardInterrupt, RunTimeout):
+            raise
+        except Exception as exc:  # loky TerminatedWorkerError, dask KilledWorker, ...
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise WorkerLost(f"a worker died ({type(exc).__name__}: {first[:160]}); "
+                             "finished runs and rounds are kept, re-run the same command to resume") from None
+    log.info("grid %s: %d runs in %.1f s", exp.name, len(todo), time.perf_counter() - t0)
+    return GridReport(len(todo) - len(failed) - busy, len(exp.runs) - len(todo), failed, busy)
 
 
-def plugin_names() -> dict[str, list[str]]:
-    """Every registered plugin name, by kind (for listings)."""
-    return {r.kind: r.names() for r in (STRATEGIES, METHODS, DATASETS)}
+def grid_status(exp: Experiment) -> dict[str, int]:
+    """Counts of done / failed / running-or-interrupted / pending runs of ``exp``."""
+    store = RunStore(exp.results_dir)
+    counts = {"done": 0, "failed": 0, "partial": 0, "pending": 0}
+    for r in exp.runs:
+        if store.is_finished(r.run_id):
+            counts["done"] += 1
+        elif store.is_failed(r.run_id):
+            counts["failed"] += 1
+        elif store.rounds_done(r.run_id):
+            counts["partial"] += 1
+        else:
+            counts["pending"] += 1
+    return counts

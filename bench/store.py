@@ -9,13 +9,21 @@ Layout under a results directory::
                                 (versions, git commit, host, threads) and
                                 per-round fit/query seconds (not deterministic)
     runs/<run_id>.failed.json   traceback of a run that raised
+    runs/<run_id>.lock          held (flock) by the process executing the run
 
 A run is finished when its ``.parquet`` exists; it is written last, through a
-temporary file and ``os.replace``, so a crash never leaves a half file.
+temporary file and ``os.replace``, so a crash never leaves a half file.  The
+``.jsonl`` is the per-round checkpoint: each line is one finished round
+(metrics and the indices it bought), fsync'ed; because every round's random
+streams are derived from (seed, round) alone, the labelled set and the next
+round's randomness are fully restored from those lines.  A line cut short by
+a crash is ignored, so at most the interrupted round is redone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -92,15 +100,54 @@ class RunStore:
     def is_finished(self, run_id: str) -> bool:
         return self.path(run_id, ".parquet").exists()
 
-    def start(self, run_id: str) -> None:
+    def is_failed(self, run_id: str) -> bool:
+        return self.path(run_id, ".failed.json").exists()
+
+    @contextlib.contextmanager
+    def claim(self, run_id: str):
+        """Exclusive right to execute ``run_id``; yields False if another process has it."""
         self.runs.mkdir(parents=True, exist_ok=True)
-        self.path(run_id, ".jsonl").write_text("")
+        with open(self.path(run_id, ".lock"), "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def checkpoint(self, run_id: str, *, fresh: bool) -> list[dict]:
+        """Rounds already done (complete lines only); ``fresh`` discards them."""
+        self.runs.mkdir(parents=True, exist_ok=True)
+        path = self.path(run_id, ".jsonl")
         self.path(run_id, ".failed.json").unlink(missing_ok=True)
+        if fresh or not path.exists():
+            path.write_text("")
+            return []
+        done, good_bytes = [], 0
+        with open(path, "rb") as f:
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break  # cut short by a crash mid-write
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    break
+                if not isinstance(rec, dict) or rec.get("round") != len(done):
+                    break
+                done.append(rec)
+                good_bytes += len(line)
+        with open(path, "r+b") as f:  # drop the damaged tail so appends stay valid
+            f.truncate(good_bytes)
+        return done
 
     def append_round(self, run_id: str, record: dict) -> None:
         with open(self.path(run_id, ".jsonl"), "a") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()
+            os.fsync(f.fileno())
 
     def finish(self, run_id: str, identity: dict, records: list[dict], record_meta: dict) -> None:
         """Write the run record, then (last, atomically) the results file."""
@@ -120,6 +167,16 @@ class RunStore:
 
     def finished_ids(self) -> list[str]:
         return sorted(p.stem for p in self.runs.glob("*.parquet"))
+
+    def failed_ids(self) -> list[str]:
+        return sorted(p.name.removesuffix(".failed.json") for p in self.runs.glob("*.failed.json"))
+
+    def rounds_done(self, run_id: str) -> int:
+        """Rounds checkpointed by a run in progress (0 if none)."""
+        try:
+            return self.path(run_id, ".jsonl").read_bytes().count(b"\n")
+        except OSError:
+            return 0
 
     def read_results(self):
         """All finished runs' rounds as one DataFrame, timings joined in."""
