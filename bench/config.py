@@ -33,6 +33,7 @@ class BudgetModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     initial: PositiveInt = 20
     initial_per_class: PositiveInt | None = None
+    initial_all_classes: bool = False  # random initial set holding every class (Zhan et al. 2021)
     query: PositiveInt = 10
     total: PositiveInt = 200
     schedule: tuple[PositiveInt, ...] | None = None

@@ -37,6 +37,9 @@ class Dataset:
     y_test: np.ndarray
     classes: tuple[str, ...]
     info: dict = field(default_factory=dict)  # split rule, source, etc.
+    X_dev: Any = None  # optional official dev split (e.g. SST), never used as pool or test
+    y_dev: np.ndarray | None = None  # (n_dev,) int64 labels of X_dev
+    tables: dict = field(default_factory=dict, repr=False)  # backing memory-mapped Arrow tables by split
 
     @property
     def n_classes(self) -> int:

@@ -1,0 +1,198 @@
+"""Arrow cache: parsed datasets stored once, then memory-mapped on every load.
+
+A loader parses its raw files into one ``pyarrow.Table`` per split; the cache
+writes each as an Arrow IPC stream (a single record batch, so columns stay
+contiguous) — the on-disk format of a Hugging Face ``datasets.Dataset`` — and
+reopens it memory-mapped with pyarrow (no ``datasets`` import on the fast
+path; :meth:`Cached.hf` gives the ``datasets.Dataset`` view of a split).
+:func:`column` hands out zero-copy, read-only numpy views in the native
+dtype (uint8 images stay uint8).
+
+The cache lives in ``$ALTBENCH_CACHE_DIR``, else ``<user cache>/altbench/arrow``
+(never inside the data directory, which may be read-only).  Its key covers
+the loader, a format version and the identity (path, size, mtime) of the raw
+files, so replacing a file rebuilds the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from bench.datasets.files import FileSpec, fetch, locate, verify
+
+CACHE_ENV = "ALTBENCH_CACHE_DIR"
+FORMAT_VERSION = 1  # bump when a loader's parsing changes: old caches are then ignored
+
+
+def cache_root() -> Path:
+    """``$ALTBENCH_CACHE_DIR`` if set, else ``<user cache dir>/altbench/arrow``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("altbench")) / "arrow"
+
+
+def file_identity(paths: list[Path]) -> list[list]:
+    """(resolved path, size, mtime_ns) of each file: cheap, and changes when a file is replaced."""
+    out = []
+    for p in paths:
+        st = Path(p).stat()
+        out.append([str(Path(p).resolve()), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def cache_key(name: str, parts: Any) -> str:
+    blob = json.dumps([name, FORMAT_VERSION, parts], sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A loader's cached splits: memory-mapped Arrow tables plus where they live."""
+
+    tables: dict[str, pa.Table]  # split → memory-mapped table with columns x, label
+    hit: bool  # True when read from an existing cache (nothing was parsed)
+    folder: Path  # the cache folder holding <split>.arrow
+
+    def file(self, split: str) -> Path:
+        return self.folder / f"{split}.arrow"
+
+    def hf(self, split: str) -> Any:
+        """Split ``split`` as a memory-mapped Hugging Face ``datasets.Dataset``."""
+        import datasets
+
+        return datasets.Dataset.from_file(str(self.file(split)), in_memory=False)
+
+
+def cached_splits(name: str, parts: Any, build: Callable[[], dict[str, pa.Table]]) -> Cached:
+    """Cached splits of loader ``name``; ``build()`` parses the raw data when the cache misses.
+
+    ``parts``: anything JSON-able identifying the inputs (file identities,
+    generator settings).
+    """
+    folder = cache_root() / cache_key(name, parts)
+    hit = (folder / "done").is_file()
+    if not hit:
+        _write(folder, build())
+    return Cached(_open(folder), hit, folder)
+
+
+def cached_files(name: str, specs: tuple[FileSpec, ...], data_dir: Path,
+                 build: Callable[[list[Path]], dict[str, pa.Table]], *, also: tuple[Path, ...] = (),
+                 extra: Any = None) -> Cached:
+    """:func:`cached_splits` for a loader that parses ``specs``: ``build(paths)`` on a miss.
+
+    Files are located (data dir, then ``also``), downloaded if missing, and
+    verified against their SHA-256 whenever the cache is (re)built; a cache
+    hit only stats them, so the second load skips hashing.
+    """
+    paths = [locate(s, data_dir, also) for s in specs]
+    if any(p is None for p in paths):
+        paths = [fetch(s, data_dir, also) for s in specs]  # downloads and verifies
+
+    def verified_build() -> dict[str, pa.Table]:
+        for spec, path in zip(specs, paths):
+            verify(spec, path)
+        return build(paths)
+
+    return cached_splits(name, [file_identity(paths), extra], verified_build)
+
+
+def _write(folder: Path, tables: dict[str, pa.Table]) -> None:
+    """Write all splits into a temp folder, then rename it into place (safe for parallel workers)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        for split, table in tables.items():
+            table = table.combine_chunks()
+            with pa.OSFile(str(tmp / f"{split}.arrow"), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+                w.write_table(table, max_chunksize=max(1, table.num_rows))
+        (tmp / "done").write_text(json.dumps(sorted(tables)))
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another worker finished first: keep theirs
+            if not (folder / "done").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _open(folder: Path) -> dict[str, pa.Table]:
+    splits = json.loads((folder / "done").read_text())
+    return {s: pa.ipc.open_stream(pa.memory_map(str(folder / f"{s}.arrow"))).read_all() for s in splits}
+
+
+def column(table: pa.Table, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Column ``name`` of a cached split as numpy: a zero-copy view for numbers, ``str`` objects for text.
+
+    ``shape``: per-row shape of a fixed-size-list column, e.g. (28, 28) → (n, 28, 28).
+    """
+    col = table.column(name)
+    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return np.asarray(arr.to_pylist(), dtype=object)
+    if pa.types.is_fixed_size_list(arr.type):
+        flat = _numeric_view(arr.flatten())
+        return flat.reshape((len(arr), *(shape or (arr.type.list_size,))))
+    return _numeric_view(arr)
+
+
+def _numeric_view(arr: pa.Array) -> np.ndarray:
+    """Zero-copy numpy view of a null-free primitive Arrow array (without pyarrow's pandas import)."""
+    if arr.null_count or arr.type not in _NUMPY_TYPES:
+        return arr.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(_NUMPY_TYPES[arr.type])
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+
+
+_NUMPY_TYPES = {pa.uint8(): np.uint8, pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32,
+                pa.int64(): np.int64, pa.float32(): np.float32, pa.float64(): np.float64}
+
+
+def fixed_list(x: np.ndarray) -> pa.Array:
+    """(n, ...) array → Arrow fixed-size-list column (row-major, dtype preserved)."""
+    x = np.ascontiguousarray(x)
+    per_row = int(np.prod(x.shape[1:])) if x.ndim > 1 else 1
+    return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), per_row)
+
+
+def labelled_table(x: Any, y: np.ndarray) -> pa.Table:
+    """Arrow table with columns ``x`` (str, or fixed-size list for arrays) and ``label`` (int64)."""
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        col = fixed_list(x) if x.ndim > 1 else pa.array(x)
+    else:
+        col = pa.array(list(x), type=pa.string())
+    return pa.table({"x": col, "label": pa.array(np.asarray(y, dtype=np.int64))})
+
+
+def split_tables(x: Any, y: np.ndarray, parts: dict[str, np.ndarray]) -> dict[str, pa.Table]:
+    """{split: labelled_table(x[idx], y[idx])} for index arrays ``parts``."""
+    x = x if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)
+    return {s: labelled_table(x[idx], y[idx]) for s, idx in parts.items()}
+
+
+def to_dataset(name: str, modality: str, classes: tuple[str, ...], cached: Cached,
+               shape: tuple[int, ...] | None = None, **info: Any):
+    """A :class:`bench.datasets.Dataset` viewing cached splits ``train``, ``test`` (and ``dev``)."""
+    from bench.datasets import Dataset
+
+    def xy(split: str):
+        return column(cached.tables[split], "x", shape), column(cached.tables[split], "label")
+
+    (Xtr, ytr), (Xte, yte) = xy("train"), xy("test")
+    Xdev, ydev = xy("dev") if "dev" in cached.tables else (None, None)
+    info = {**info, "cache_hit": cached.hit, "arrow_files": {s: str(cached.file(s)) for s in cached.tables}}
+    return Dataset(name, modality, Xtr, ytr, Xte, yte, tuple(classes), info, X_dev=Xdev, y_dev=ydev,
+                   tables=dict(cached.tables))
