@@ -13,11 +13,11 @@ import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 from bench.loop import Budget
 from bench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
@@ -47,7 +47,7 @@ class ExperimentModel(BaseModel):
     datasets: list[str | dict[str, Any]] = Field(min_length=1)
     methods: list[str | dict[str, Any]] = Field(min_length=1)
     strategies: list[str | dict[str, Any]] = Field(min_length=1)
-    seeds: list[int] | PositiveInt = 5  # a list, or n meaning 0..n-1
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] | PositiveInt = 5  # a list, or n = 0..n-1
     budget: BudgetModel = BudgetModel()
     results_dir: str | None = None  # default results/<name>
     n_jobs: PositiveInt = 2  # worker processes
