@@ -17,12 +17,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# torch first, CPU build: later ranges are satisfied by it, so no CUDA wheel is pulled.
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[test]'
+	@[ -d /usr/share/datasets/fashion-mnist ] || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1 || echo "note: apt-get install dataset-fashion-mnist failed (not root?); Fashion-MNIST will be downloaded on first use"
+	$(PIP) install --quiet --no-deps timm
 	touch $@
 
 run: setup
 	$(VENV)/bin/altbench run
 
-test: setup
+test: setup tex
 	ALTBENCH_DATA_DIR=$(DATA_DIR) $(PY) -m pytest
 
 bench: setup
@@ -30,3 +32,18 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
+
+# ---- paper: TeX toolchain (Debian, ~30 s to install) and the PDF built from a results dir
+TEX_PACKAGES := texlive-latex-base texlive-latex-recommended poppler-utils
+RESULTS ?= results/quickstart
+.PHONY: tex paper
+tex:
+	@if command -v pdflatex >/dev/null && command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	else echo "note: pdflatex/pdftotext missing and cannot install as non-root; run: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)" >&2; fi
+
+paper: setup tex
+	$(MAKE) -C paper RESULTS=$(abspath $(RESULTS)) ALTBENCH=$(abspath $(VENV))/bin/altbench

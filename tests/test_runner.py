@@ -101,7 +101,7 @@ def test_cli_run_writes_table_and_plot(tmp_path):
     assert (tmp_path / "cli" / "table.md").read_text().count("| iris") == 2
     assert (tmp_path / "cli" / "curves.png").stat().st_size > 10_000
     again = _cli("run", str(p), "datasets=[iris]", "methods=[logreg]", "seeds=2", "--no-progress")
-    assert "skipped (already finished) 4" in again.stderr
+    assert "skipped (already finished or failed) 4" in again.stderr
 
 
 @pytest.mark.parametrize("args, message", [

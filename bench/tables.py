@@ -1,0 +1,207 @@
+"""Report tables as data, rendered to Markdown, LaTeX (booktabs) and CSV.
+
+A :class:`Table` holds display strings (for Markdown / LaTeX), the numbers
+behind them (for CSV), the cells to set in bold (best per column within a
+dataset × method block) and significance marks (↑ / ↓: significantly better /
+worse than random, Holm-adjusted paired test over seeds).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.metrics import SETTING, parse_target
+from bench.stats import bootstrap_ci, mean_sd
+
+MARKS_MD = {"up": " ↑", "down": " ↓"}
+MARKS_TEX = {"up": r"$^{\uparrow}$", "down": r"$^{\downarrow}$"}
+_TEX_ESCAPE = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+               "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One report table: display strings, numbers, and emphasis."""
+
+    name: str  # file stem, e.g. "summary"
+    title: str  # one-line caption
+    display: object  # DataFrame of strings (Markdown / LaTeX)
+    numbers: object  # DataFrame of numbers (CSV)
+    bold: frozenset = frozenset()  # {(row position, column name)} set in bold
+    marks: dict = field(default_factory=dict)  # {(row position, column name): "up" | "down"}
+    note: str = ""  # legend printed under the table
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX special characters in plain text."""
+    return "".join(_TEX_ESCAPE.get(ch, ch) for ch in str(text))
+
+
+def _fmt(mean: float, sd: float, scale: float = 100.0, digits: int = 1) -> str:
+    return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f}"
+
+
+def _best(values, higher: bool) -> set[int]:
+    v = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(v).any():
+        return set()
+    target = np.nanmax(v) if higher else np.nanmin(v)
+    return set(np.flatnonzero(np.isclose(v, target, rtol=0, atol=1e-12)))
+
+
+def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline: str = "random",
+                  test: str = "t", alpha: float = 0.05) -> Table:
+    """Per dataset × method × strategy: final accuracy, AUBC (+CI), labels-to-target, savings, seconds.
+
+    summ: per-run table; targets_df: ``metrics.curve_targets``; vs_random:
+    {metric: comparisons vs random} for marks.
+    """
+    import pandas as pd
+
+    rows, nums, bold, marks = [], [], set(), {}
+    names = [parse_target(t)[0] for t in targets]
+    label = {t: baseline if t == "baseline" else t for t in names}
+    for (d, m), block in summ.groupby(SETTING, sort=True):
+        start = len(rows)
+        for s, g in block.groupby("strategy", sort=True):
+            acc, aubc = mean_sd(g.final_accuracy), mean_sd(g.aubc)
+            lo, hi = bootstrap_ci(g.aubc.to_numpy())
+            tg = targets_df[(targets_df.dataset == d) & (targets_df.method == m) & (targets_df.strategy == s)]
+            num = {"dataset": d, "method": m, "strategy": s, "seeds": len(g), "labels": int(g.final_labels.max()),
+                   "final_accuracy_mean": acc[0], "final_accuracy_sd": acc[1],
+                   "final_macro_f1_mean": float(g.final_macro_f1.mean()),
+                   "aubc_mean": aubc[0], "aubc_sd": aubc[1], "aubc_ci_low": lo, "aubc_ci_high": hi}
+            for t in names:
+                num[f"labels_to_{t}"] = float(tg[f"labels_to_{t}"].iloc[0]) if len(tg) else float("nan")
+                num[f"savings_{t}"] = float(tg[f"savings_{t}"].iloc[0]) if len(tg) else float("nan")
+            num.update({"query_seconds_total": float(g.query_seconds_total.mean()),
+                        "fit_seconds_total": float(g.fit_seconds_total.mean())})
+            nums.append(num)
+            row = {"Dataset": d, "Method": m, "Strategy": s, "Seeds": str(len(g)), "Labels": str(num["labels"]),
+                   "Final acc. (%)": _fmt(*acc), "AUBC (%)": _fmt(*aubc),
+                   "AUBC 95% CI": f"[{100 * lo:.1f}, {100 * hi:.1f}]"}
+            for t in names:
+                lab, sav = num[f"labels_to_{t}"], num[f"savings_{t}"]
+                row[f"Labels@{label[t]}"] = "—" if np.isnan(lab) else f"{lab:.0f}"
+                row[f"Saving@{label[t]} (%)"] = "—" if np.isnan(sav) else f"{100 * sav:+.0f}"
+            row["Query s"] = f"{num['query_seconds_total']:.2f}"
+            row["Fit s"] = f"{num['fit_seconds_total']:.2f}"
+            rows.append(row)
+            for metric, col in (("final_accuracy", "Final acc. (%)"), ("aubc", "AUBC (%)")):
+                c = vs_random.get(metric)
+                hit = c[(c.dataset == d) & (c.method == m) & (c.a == s)] if c is not None and len(c) else []
+                if len(hit) and hit.outcome.iloc[0] != "tie":
+                    marks[(len(rows) - 1, col)] = "up" if hit.outcome.iloc[0] == "win" else "down"
+        block_nums = nums[start:]
+        best_cols = [("Final acc. (%)", "final_accuracy_mean", True), ("AUBC (%)", "aubc_mean", True)]
+        best_cols += [(f"Labels@{label[t]}", f"labels_to_{t}", False) for t in names]
+        best_cols += [(f"Saving@{label[t]} (%)", f"savings_{t}", True) for t in names]
+        for col, key, higher in best_cols:
+            bold |= {(start + i, col) for i in _best([n[key] for n in block_nums], higher)}
+    note = ("Mean ± SD over seeds; AUBC = normalised trapezoidal area under accuracy vs labels; CI = percentile "
+            "bootstrap of the mean AUBC. Labels@T: fewest labels at which the mean curve reaches accuracy T "
+            "(T in % = that share of the best mean accuracy in the setting; T = a strategy name: that "
+            "baseline's final mean accuracy); Saving@T = 1 − labels / labels of the baseline. Seconds: "
+            "cumulative per run. Bold: best in its dataset × method block. ↑/↓: better/worse "
+            f"than {baseline} (paired {'t-test' if test == 't' else 'Wilcoxon test'} over seeds, Holm-corrected, "
+            f"α = {alpha}).")
+    return Table("summary", "Final accuracy, AUBC and labels-to-target per strategy", pd.DataFrame(rows),
+                 pd.DataFrame(nums), frozenset(bold), marks, note)
+
+
+def pairwise_table(comp, metric_label: str = "AUBC") -> Table:
+    """All strategy pairs: mean paired difference, Holm-adjusted p (t and Wilcoxon), outcome."""
+    import pandas as pd
+
+    disp = pd.DataFrame({"Dataset": comp.dataset, "Method": comp.method, "A": comp.a, "B": comp.b,
+                         "n": comp.n.astype(str),
+                         f"Δ {metric_label} (pp)": [f"{100 * x:+.2f}" for x in comp.mean_diff],
+                         "p (t, Holm)": [_p(x) for x in comp.p_t_holm],
+                         "p (Wilcoxon, Holm)": [_p(x) for x in comp.p_wilcoxon_holm], "A vs B": comp.outcome})
+    return Table("pairwise", f"Paired per-seed comparisons of {metric_label} between strategies",
+                 disp.reset_index(drop=True), comp.reset_index(drop=True),
+                 note="Δ = mean over seeds of A − B. Holm correction within each dataset × method.")
+
+
+def wtl_table(wtl, baseline: str = "random") -> Table:
+    """Win / tie / loss counts against the baseline over settings."""
+    disp = wtl.rename(columns={"strategy": "Strategy", "win": "Win", "tie": "Tie", "loss": "Loss"}).astype(str)
+    return Table("win_tie_loss", f"Win/tie/loss of each strategy against {baseline} (AUBC)", disp, wtl,
+                 note="Counted over dataset × method settings; decision by Holm-adjusted paired t-test, α = 0.05.")
+
+
+def ranks_table(result) -> Table:
+    """Average Friedman ranks, with the test statistic and Nemenyi CD in the note."""
+    import pandas as pd
+
+    order = sorted(result.ranks, key=lambda s: (result.ranks[s], s))
+    nums = pd.DataFrame({"strategy": order, "average_rank": [result.ranks[s] for s in order]})
+    disp = pd.DataFrame({"Strategy": order, "Average rank": [f"{result.ranks[s]:.2f}" for s in order]})
+    p = "n/a (fewer than 3 strategies)" if np.isnan(result.pvalue) else f"{result.pvalue:.3g}"
+    stat = "n/a" if np.isnan(result.statistic) else f"{result.statistic:.2f}"
+    note = (f"Ranks of mean AUBC over {result.n_blocks} dataset × method settings (1 = best). Friedman χ² = "
+            f"{stat}, p = {p}; Nemenyi critical difference (α = {result.alpha}) = {result.cd:.2f}.")
+    bold = frozenset((i, "Average rank") for i in _best(nums.average_rank, False))
+    return Table("ranks", "Average ranks across settings (Friedman / Nemenyi)", disp, nums, bold, note=note)
+
+
+def penalty_table(P) -> Table:
+    """The penalty matrix as a table (rows beat columns)."""
+    disp = P.map(lambda x: f"{x:.2f}").reset_index(names="winner \\ loser")
+    return Table("penalty", "Pairwise penalty matrix (Ash et al. 2020): row beats column", disp,
+                 P.reset_index(names="winner"), note="Each dataset × method contributes at most 1 to a cell.")
+
+
+def _p(x: float) -> str:
+    return "—" if np.isnan(x) else ("<0.001" if x < 0.001 else f"{x:.3f}")
+
+
+# ---------------------------------------------------------------- renderers
+def _cells(table: Table, marks: dict, bold_fn, escape) -> list[list[str]]:
+    out = []
+    for i, row in enumerate(table.display.itertuples(index=False)):
+        cells = []
+        for col, val in zip(table.display.columns, row):
+            text = escape(val) + marks.get(table.marks.get((i, col)), "")
+            cells.append(bold_fn(text) if (i, col) in table.bold else text)
+        out.append(cells)
+    return out
+
+
+def to_markdown(table: Table, header: str) -> str:
+    """GitHub Markdown with a provenance comment, bold best, ↑/↓ marks and the legend."""
+    from tabulate import tabulate
+
+    body = tabulate(_cells(table, MARKS_MD, lambda t: f"**{t}**", str), headers=list(table.display.columns),
+                    tablefmt="github", disable_numparse=True)
+    return f"<!-- {header} -->\n{body}\n\n{table.note}\n"
+
+
+def to_latex(table: Table, header: str) -> str:
+    """A booktabs ``tabular`` (no float: the paper adds caption and placement)."""
+    cols = list(table.display.columns)
+    cells = _cells(table, MARKS_TEX, lambda t: rf"\textbf{{{t}}}", tex_escape)
+    lines = [f"% {header}", f"% {tex_escape(table.title)}", r"\begin{tabular}{" + "l" * min(3, len(cols))
+             + "r" * (len(cols) - min(3, len(cols))) + "}", r"\toprule",
+             " & ".join(tex_escape(c) for c in cols) + r" \\", r"\midrule"]
+    prev = None
+    for i, row in enumerate(cells):
+        block = tuple(table.display.iloc[i][c] for c in cols[:2]) if "Dataset" in cols else None
+        if prev is not None and block != prev:
+            lines.append(r"\midrule")
+        prev = block
+        lines.append(" & ".join(c.replace("±", r"$\pm$").replace("—", "--").replace("−", "-")
+                                .replace("Δ", r"$\Delta$").replace("χ²", r"$\chi^2$") for c in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines).replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
+
+
+def to_csv(frame, header: str) -> str:
+    """CSV of the numbers behind a table, after one ``#`` provenance line (read with comment='#')."""
+    buf = io.StringIO()
+    buf.write(f"# {header}\n")
+    frame.to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
+    return buf.getvalue()

@@ -1,0 +1,130 @@
+"""Report: a tiny synthetic results directory → tables and figures, deterministically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.report import write_report
+from bench.store import RunStore
+
+# strategy → label-efficiency scale of its synthetic curve (smaller = learns faster)
+SPEEDS = {"random": 60.0, "margin": 30.0, "entropy": 40.0}
+
+
+def make_results(root: Path, datasets=("toy_a", "toy_b", "toy_c"), seeds=4, sizes=range(20, 130, 10)) -> Path:
+    """Write a results dir of synthetic runs: acc = 0.95 − 0.6·exp(−n / speed) + seeded noise."""
+    store = RunStore(root)
+    store.runs.mkdir(parents=True, exist_ok=True)
+    (root / "experiment.json").write_text(json.dumps({"name": "synthetic", "seeds": seeds}))
+    for d_i, d in enumerate(datasets):
+        for s_i, (s, speed) in enumerate(SPEEDS.items()):
+            for seed in range(seeds):
+                rng = np.random.default_rng([d_i, s_i, seed])
+                records = []
+                for r, n in enumerate(sizes):
+                    acc = 0.95 - 0.6 * np.exp(-n / (speed * (1 + 0.3 * d_i))) + rng.normal(0, 0.01)
+                    records.append({"round": r, "n_labelled": n, "accuracy": float(acc),
+                                    "macro_f1": float(acc - 0.02), "queried": [], "fit_seconds": 0.01 * (r + 1),
+                                    "query_seconds": 0.002})
+                run_id = f"{d}-{s}-{seed}"
+                store.finish(run_id, {"dataset": d, "method": "logreg", "strategy": s, "seed": seed}, records,
+                             {"run_id": run_id})
+    return root
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    """(results dir, written paths, bytes of every file) after one report."""
+    root = make_results(tmp_path_factory.mktemp("results") / "synthetic")
+    paths = write_report(root, command="altbench report synthetic")
+    return root, paths, {p: p.read_bytes() for p in paths}
+
+
+def test_report_writes_every_format(reported):
+    root, paths, _ = reported
+    names = {p.relative_to(root).as_posix() for p in paths}
+    for stem in ("summary", "pairwise", "win_tie_loss", "ranks", "penalty"):
+        assert {f"report/tables/{stem}.{ext}" for ext in ("md", "tex", "csv")} <= names
+    for fig in ("curves", "curves_macro_f1", "penalty", "cd"):
+        assert {f"report/figures/{fig}.png", f"report/figures/{fig}.pdf"} <= names
+    assert {"table.md", "summary.csv", "curves.png", "report.md"} <= names
+    assert (root / "report/figures/curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert (root / "report/figures/cd.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_report_is_deterministic(reported):
+    root, paths, before = reported
+    again = write_report(root, command="altbench report synthetic")
+    assert again == paths
+    changed = [p.name for p in paths if p.read_bytes() != before[p]]
+    assert changed == []
+
+
+def test_every_output_names_command_and_config(reported):
+    root, paths, _ = reported
+    for p in paths:
+        data = p.read_bytes()
+        assert b"altbench report synthetic" in data, p
+        assert b"config: synthetic" in data and b"experiment.json sha256:" in data, p
+
+
+def test_summary_content_bold_and_marks(reported):
+    root, _, _ = reported
+    nums = pd.read_csv(root / "report/tables/summary.csv", comment="#")
+    assert len(nums) == 9 and set(nums.strategy) == set(SPEEDS)
+    # margin learns fastest on every synthetic dataset → best AUBC, bold, ↑ against random
+    best = nums.loc[nums.groupby("dataset").aubc_mean.idxmax(), "strategy"]
+    assert set(best) == {"margin"}
+    tex = (root / "report/tables/summary.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"toy\_a" in tex
+    margin_rows = [line for line in tex.splitlines() if " & margin & " in line]
+    assert len(margin_rows) == 3 and all(r"\textbf{" in r and r"$^{\uparrow}$" in r for r in margin_rows)
+    md = (root / "table.md").read_text()
+    assert md.count("| toy_a") == 3 and "↑" in md and "**" in md
+    savings = nums.set_index(["dataset", "strategy"])["savings_baseline"]
+    assert (savings.xs("margin", level="strategy") > 0).all()
+    assert (savings.xs("random", level="strategy") == 0).all()
+
+
+def test_ranks_and_win_tie_loss_tables(reported):
+    root, _, _ = reported
+    ranks = pd.read_csv(root / "report/tables/ranks.csv", comment="#")
+    assert ranks.strategy.tolist() == ["margin", "entropy", "random"]
+    assert ranks.average_rank.tolist() == [1.0, 2.0, 3.0]
+    wtl = pd.read_csv(root / "report/tables/win_tie_loss.csv", comment="#").set_index("strategy")
+    assert wtl.loc["margin"].tolist() == [3, 0, 0]
+
+
+def test_report_options_and_cli(tmp_path):
+    from bench.cli import main
+
+    root = make_results(tmp_path / "r", datasets=("toy_a",), seeds=3)
+    assert main(["report", str(root), "--target", "0.8", "--test", "wilcoxon", "--metric", "final_accuracy"]) == 0
+    md = (root / "table.md").read_text()
+    assert "Labels@0.8" in md and "--test wilcoxon" in md
+    # 3 seeds: the smallest two-sided Wilcoxon p is 0.25, so nothing is significant
+    rows = [line for line in md.splitlines() if line.startswith("| toy_a")]
+    assert len(rows) == 3 and not any("↑" in r or "↓" in r for r in rows)
+    assert "paired Wilcoxon test" in md
+    assert main(["report", str(root), "--target", "lots"]) == 2
+
+
+def test_report_on_empty_dir_says_what_to_do(tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    assert "altbench run" in capsys.readouterr().err
+
+
+def test_strategy_colours_are_fixed_across_figures():
+    from bench.figures import strategy_colours
+
+    a = strategy_colours(["random", "margin", "entropy"])
+    b = strategy_colours(["margin", "random", "bald", "zzz_custom"])
+    assert a["random"] == b["random"] and a["margin"] == b["margin"]
+    assert len(set(b.values())) == 4  # distinct colours within a figure
