@@ -36,7 +36,7 @@ class BudgetModel(BaseModel):
     initial_all_classes: bool = False  # random initial set holding every class (Zhan et al. 2021)
     query: PositiveInt = 10
     total: PositiveInt = 200
-    schedule: tuple[PositiveInt, ...] | None = None
+    schedule: tuple[PositiveInt, ...] | None = Field(None, strict=False)  # YAML gives a list
 
 
 class ExperimentModel(BaseModel):

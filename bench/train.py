@@ -1,14 +1,16 @@
 """The one training loop every torch-based transfer method plugs into.
 
 Methods differ in *what* they train (modules, parameter groups with their
-own learning rates, per-epoch schedules such as gradual unfreezing), never in
-the loop itself.  Mini-batch order comes from an explicit ``torch.Generator``.
+own learning rates, per-epoch schedules such as gradual unfreezing, per-step
+learning-rate schedules such as ULMFiT's slanted triangle, contrastive
+losses over pairs), never in the loop itself.  Mini-batch order comes from an
+explicit ``torch.Generator``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -26,34 +28,73 @@ class TrainConfig:
 
 
 EpochHook = Callable[[int, torch.optim.Optimizer], None]
+# lr_schedule(step, total_steps) -> factor applied to every group's base lr
+LrSchedule = Callable[[int, int], float]
+# encode_batch(indices (b,) int64) -> the module's input(s) for those rows
+BatchEncoder = Callable[[torch.Tensor], Any]
 
 
-def train(module: nn.Module, X: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
+def take_rows(X: Any, idx: torch.Tensor) -> Any:
+    """Rows ``idx`` of a tensor or of each tensor in a tuple/list."""
+    if isinstance(X, (tuple, list)):
+        return tuple(x[idx] for x in X)
+    return X[idx]
+
+
+def call(module: nn.Module, inputs: Any) -> torch.Tensor:
+    """``module(*inputs)`` for a tuple of inputs, else ``module(inputs)``."""
+    return module(*inputs) if isinstance(inputs, tuple) else module(inputs)
+
+
+def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
           generator: torch.Generator, param_groups: Iterable[dict] | None = None,
           on_epoch_start: EpochHook | None = None,
-          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
+          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+          lr_schedule: LrSchedule | None = None,
+          encode_batch: BatchEncoder | None = None) -> nn.Module:
     """Fit ``module`` on (X, y) with AdamW and return it in eval mode.
 
-    X: (n, ...) inputs already on the module's device; y: (n,) int64 labels.
+    X: (n, ...) inputs already on the module's device, or a tuple of such
+    tensors (the module is called with one argument per tensor), or ``None``
+    when ``encode_batch(idx)`` builds each batch's inputs (e.g. tokenised text
+    or sentence pairs).  y: (n,) targets (int64 labels for the default
+    cross-entropy; any dtype ``loss_fn(output, y[idx])`` accepts).
     ``param_groups`` overrides the single default group (e.g. layer-wise LRs);
-    ``on_epoch_start(epoch, optimizer)`` may change LRs or freeze layers.
+    ``on_epoch_start(epoch, optimizer)`` may change LRs or freeze layers;
+    ``lr_schedule(step, total)`` multiplies each group's base lr (its lr when
+    the optimizer was built) before every step.  Frozen parameters
+    (``requires_grad=False``) get no gradient and AdamW skips them.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
     groups = list(param_groups) if param_groups is not None else [{"params": list(module.parameters())}]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    base_lrs = [g["lr"] for g in opt.param_groups]
     n = len(y)
+    steps_per_epoch = -(-n // cfg.batch_size)
+    total, step = cfg.epochs * steps_per_epoch, 0
+
+    def set_lr(step: int) -> None:
+        if lr_schedule is not None:
+            factor = lr_schedule(step, total)
+            for g, base in zip(opt.param_groups, base_lrs):
+                g["lr"] = base * factor
+
     module.train()
     for epoch in range(cfg.epochs):
+        set_lr(step)  # the hook sees this epoch's first-step rates
         if on_epoch_start is not None:
             on_epoch_start(epoch, opt)
         order = torch.randperm(n, generator=generator).to(y.device)
         for start in range(0, n, cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
+            set_lr(step)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(module(X[batch]), y[batch])
+            inputs = encode_batch(batch) if encode_batch is not None else take_rows(X, batch)
+            loss = loss_fn(call(module, inputs), y[batch])
             loss.backward()
             if cfg.grad_clip is not None:
-                nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
+                nn.utils.clip_grad_norm_([p for p in module.parameters() if p.grad is not None], cfg.grad_clip)
             opt.step()
+            step += 1
     module.eval()
     return module

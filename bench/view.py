@@ -74,5 +74,9 @@ class ModelView:
         """(n, d·C) last-layer gradient embeddings at the predicted label (BADGE)."""
         return np.asarray(self._need("grad_embed")(self._X[idx]), dtype=np.float32)
 
+    def head_proba(self, H: FloatArray) -> FloatArray:
+        """(n, C) probabilities of the classifier head on embeddings H (n, d) from ``embed``."""
+        return np.asarray(self._need("head_proba")(np.asarray(H, dtype=np.float32)), dtype=np.float64)
+
     def has(self, capability: str) -> bool:
         return capability == "predict_proba" or hasattr(self._model, capability)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -65,33 +66,69 @@ class MlpNet(nn.Module):
         return self.head(self.features(x))
 
 
-class TorchModel:
-    """A fitted torch classifier ``net`` with ``net.features`` and ``net.head``."""
+def _float_rows(X) -> torch.Tensor:
+    return torch.as_tensor(np.array(X, dtype=np.float32))  # copy: X may be a read-only memmap
 
-    def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096):
+
+class TorchModel:
+    """A fitted torch classifier ``net`` with ``net.features`` and ``net.head``.
+
+    ``to_inputs(X_chunk)`` turns rows of the prepared inputs into a tensor or a
+    tuple of tensors (default: a float32 tensor); ``net.features(*inputs)`` is
+    the (b, h) penultimate embedding and ``net.head`` the last linear layer.
+    MC dropout switches on only the :class:`SeededDropout` modules (BatchNorm
+    stays in eval mode), with masks from the ``rng`` given.
+    """
+
+    def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096,
+                 to_inputs: Callable[[Any], Any] = _float_rows,
+                 sort_key: Callable[[Any], float] | None = None):
         self.net = net
         self.n_classes = n_classes
         self.batch_size = batch_size
+        self.to_inputs = to_inputs
+        self.sort_key = sort_key  # e.g. text length: similar rows share a batch (less padding)
         self.dev = next(net.parameters()).device
 
     @torch.no_grad()
     def _batches(self, X, fn):
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        outs = [fn(X[i:i + self.batch_size].to(self.dev)).cpu() for i in range(0, len(X), self.batch_size)]
-        return torch.cat(outs).numpy() if outs else np.zeros((0,))
+        order = None
+        if self.sort_key is not None and len(X) > self.batch_size:
+            order = np.argsort([self.sort_key(x) for x in X], kind="stable")
+            X = X[order]
+        outs = []
+        for i in range(0, len(X), self.batch_size):
+            inputs = self.to_inputs(X[i:i + self.batch_size])
+            if isinstance(inputs, tuple):
+                outs.append(fn(*(t.to(self.dev) for t in inputs)).cpu())
+            else:
+                outs.append(fn(inputs.to(self.dev)).cpu())
+        out = torch.cat(outs).numpy() if outs else np.zeros((0,))
+        if order is not None:
+            restored = np.empty_like(out)
+            restored[order] = out
+            out = restored
+        return out
+
+    def _logits(self, *x):
+        return self.net.head(self.net.features(*x))
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, C)"""
         self.net.eval()
-        return self._batches(X, lambda x: self.net(x).softmax(-1)).astype(np.float64)
+        return self._batches(X, lambda *x: self._logits(*x).softmax(-1)).astype(np.float64)
 
     def predict_proba_mc(self, X, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         """(n, C, T): dropout on, T passes, masks from ``rng``; memory O(batch·C·T)."""
         g = torch_generator(rng, self.dev)
         use_generator(self.net, g)
-        self.net.train()
+        self.net.eval()
+        for m in self.net.modules():
+            if isinstance(m, SeededDropout):
+                m.train()
         try:
-            out = self._batches(X, lambda x: torch.stack([self.net(x).softmax(-1) for _ in range(n_samples)], -1))
+            out = self._batches(X, lambda *x: torch.stack(
+                [self._logits(*x).softmax(-1) for _ in range(n_samples)], -1))
         finally:
             self.net.eval()
         return out.astype(np.float64)
@@ -101,17 +138,35 @@ class TorchModel:
         self.net.eval()
         return self._batches(X, self.net.features)
 
+    def head_proba(self, H) -> np.ndarray:
+        """(n, C): softmax of the head on embeddings H (n, h) as returned by ``embed``."""
+        self.net.eval()
+        H = np.asarray(H, dtype=np.float32)
+        with torch.no_grad():
+            out = [self.net.head(torch.as_tensor(H[i:i + self.batch_size], device=self.dev)).softmax(-1).cpu()
+                   for i in range(0, len(H), self.batch_size)]
+        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros((0, self.n_classes))
+
     def grad_embed(self, X) -> np.ndarray:
         """(n, C·h): (p − e_ŷ) ⊗ h, the last-layer gradient at the predicted label."""
         self.net.eval()
 
-        def g(x):
-            h = self.net.features(x)
+        def g(*x):
+            h = self.net.features(*x)
             p = self.net.head(h).softmax(-1)
             p[torch.arange(len(p)), p.argmax(-1)] -= 1.0
             return (p[:, :, None] * h[:, None, :]).flatten(1)
 
         return self._batches(X, g)
+
+    @torch.no_grad()
+    def head_proba(self, H) -> np.ndarray:
+        """(n, C) softmax of ``net.head`` on penultimate features H (n, h) (ALFA-Mix)."""
+        self.net.eval()
+        H = torch.as_tensor(np.asarray(H, dtype=np.float32))
+        outs = [self.net.head(H[i:i + self.batch_size].to(self.dev)).softmax(-1).cpu()
+                for i in range(0, len(H), self.batch_size)]
+        return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros((0, self.n_classes))
 
 
 @METHODS.register(name="mlp")

@@ -44,6 +44,10 @@ class SklearnModel:
         g[np.arange(len(p)), p.argmax(1)] -= 1.0
         return (g[:, :, None] * np.asarray(X)[:, None, :]).reshape(len(X), -1)
 
+    def head_proba(self, H: np.ndarray) -> np.ndarray:
+        """(n, C): the embedding is the input, so the head is the whole classifier."""
+        return self.predict_proba(H)
+
 
 def _fit(clf, X, y, n_classes: int) -> SklearnModel:
     seen = np.unique(y)

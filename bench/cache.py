@@ -1,0 +1,88 @@
+"""On-disk cache of frozen-backbone features, read back memory-mapped.
+
+A frozen backbone's features depend only on (backbone name, its config —
+which holds its preprocessing, e.g. ``max_length`` or image size — and the
+dataset's content), so they are computed once and every later run of a grid
+(strategies × seeds × rounds) reads them with ``np.load(mmap_mode="r")``
+instead of re-encoding.  Files are written to a temporary name and renamed
+(``os.replace``), so a killed run or two concurrent workers never leave a
+half-written entry.
+
+Location: ``$ALTBENCH_CACHE_DIR`` if set, else ``<user cache>/altbench/embeddings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+CACHE_ENV = "ALTBENCH_CACHE_DIR"
+FORMAT_VERSION = 1  # bump when the stored layout or an encoder's semantics change
+
+
+def cache_dir() -> Path:
+    """The embedding cache directory (the env setting wins)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("altbench")) / "embeddings"
+
+
+def feature_key(backbone_name: str, backbone_config: Any, dataset_fingerprint: str) -> str:
+    """Hex key of (backbone name, its config incl. preprocessing, dataset content)."""
+    cfg = dataclasses.asdict(backbone_config) if dataclasses.is_dataclass(backbone_config) else backbone_config
+    blob = json.dumps({"v": FORMAT_VERSION, "backbone": backbone_name, "config": cfg,
+                       "data": dataset_fingerprint}, sort_keys=True, default=list)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _save_atomic(path: Path, arr: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(arr, dtype=np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureCache:
+    """Key → (train, test) float32 feature matrices stored as ``.npy`` files.
+
+    ``hits`` / ``misses`` count lookups in this object (tests and benchmarks
+    read them).
+    """
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else cache_dir()
+        self.hits = 0
+        self.misses = 0
+
+    def paths(self, key: str) -> tuple[Path, Path]:
+        return self.root / f"{key}.train.npy", self.root / f"{key}.test.npy"
+
+    def get_or_compute(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]],
+                       meta: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Memory-mapped (train (n, d), test (m, d)); ``compute()`` runs only on a miss."""
+        p_train, p_test = self.paths(key)
+        if p_train.is_file() and p_test.is_file():
+            self.hits += 1
+        else:
+            self.misses += 1
+            self.root.mkdir(parents=True, exist_ok=True)
+            F_train, F_test = compute()
+            _save_atomic(p_test, F_test)  # train last: its presence marks a complete entry
+            _save_atomic(p_train, F_train)
+            if meta is not None:
+                (self.root / f"{key}.json").write_text(json.dumps(meta, sort_keys=True, default=list))
+        return np.load(p_train, mmap_mode="r"), np.load(p_test, mmap_mode="r")

@@ -1,0 +1,100 @@
+"""SetFit: contrastive sentence-pair fine-tuning, then a logistic head
+(Tunstall et al. 2022, "Efficient Few-Shot Learning Without Prompts").
+
+Stage 1 draws, ``num_iterations`` times per labelled example, one positive
+pair (same label) and one negative pair (different label) — the paper's
+scheme, capped at ``max_pairs`` for CPU budgets — and fine-tunes the
+sentence encoder so that cos(e_a, e_b) ≈ 1 for positives and 0 for
+negatives (CosineSimilarityLoss, MSE).  The pairs are the loop's "dataset":
+``train`` gets pair indices as rows, ``encode_batch`` tokenises both sides
+and ``loss_fn`` is the MSE.  Stage 2 fits the linear softmax head on the
+tuned, frozen embeddings (the paper uses scikit-learn's logistic regression;
+a torch head keeps MC dropout and gradient embeddings available).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.device import device
+from bench.methods.finetune import as_model, encode_rows, load_encoder
+from bench.methods.mlp import TorchModel, use_generator
+from bench.methods.nets import EncoderClassifier
+from bench.methods.transfer import PROBE_TRAIN, fit_head
+from bench.registry import METHODS
+from bench.seeds import torch_generator
+from bench.train import TrainConfig, train
+
+
+def sentence_pairs(y: np.ndarray, num_iterations: int, max_pairs: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs (m, 2) row indices, targets (m,) float 1 = same label / 0 = different)."""
+    y = np.asarray(y)
+    pairs, targets = [], []
+    for _ in range(num_iterations):
+        for i in range(len(y)):
+            same = np.flatnonzero(y == y[i])
+            other = np.flatnonzero(y != y[i])
+            if len(same) > 1:
+                pairs.append((i, rng.choice(same[same != i])))
+                targets.append(1.0)
+            if len(other):
+                pairs.append((i, rng.choice(other)))
+                targets.append(0.0)
+    pairs_a, targets_a = np.asarray(pairs, dtype=np.int64).reshape(-1, 2), np.asarray(targets, dtype=np.float32)
+    if len(pairs_a) > max_pairs:
+        keep = np.sort(rng.choice(len(pairs_a), size=max_pairs, replace=False))
+        pairs_a, targets_a = pairs_a[keep], targets_a[keep]
+    return pairs_a, targets_a
+
+
+class PairCosine(nn.Module):
+    """(inputs of side a, inputs of side b) → (b,) cosine similarity of the encodings."""
+
+    def __init__(self, encoder: nn.Module, n_a: int):
+        super().__init__()
+        self.encoder = encoder
+        self.n_a = n_a  # how many of the positional inputs belong to side a
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        a, b = self.encoder(*inputs[:self.n_a]), self.encoder(*inputs[self.n_a:])
+        return nn.functional.cosine_similarity(a, b, dim=-1)
+
+
+@METHODS.register(name="setfit")
+@dataclass(frozen=True)
+class SetFit:
+    """Contrastive pair fine-tuning of the sentence encoder + a linear head (text only)."""
+
+    backbone: str = "auto"  # "auto": minilm (text)
+    backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}
+    num_iterations: int = 20  # pair-generation rounds per example (paper default 20)
+    max_pairs: int = 640  # cap on contrastive pairs (CPU budget; the paper has no cap)
+    dropout: float = 0.1  # before the head
+    contrastive: TrainConfig = TrainConfig(epochs=1, batch_size=16, lr=2e-5, weight_decay=0.01)  # paper: 1 epoch, 2e-5
+    head: TrainConfig = PROBE_TRAIN  # the linear head on the tuned embeddings
+
+    def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
+            rng_order: np.random.Generator) -> TorchModel:
+        enc = load_encoder(self.backbone, self.backbone_params, X)
+        X = np.asarray(X, dtype=object)
+        pairs, targets = sentence_pairs(y, self.num_iterations, self.max_pairs, rng_order)
+        if len(pairs):
+            dev = device()
+            n_a = len(enc.inputs(X[:1]))
+            model = PairCosine(enc, n_a)
+            use_generator(model, torch_generator(rng_order, dev))
+
+            def encode_batch(idx: torch.Tensor) -> tuple:
+                rows = pairs[idx.cpu().numpy()]
+                return tuple(t.to(dev) for side in (0, 1) for t in enc.inputs(X[rows[:, side]]))
+
+            train(model, None, torch.as_tensor(targets, device=dev), self.contrastive,
+                  generator=torch_generator(rng_order), encode_batch=encode_batch,
+                  loss_fn=nn.functional.mse_loss)
+        head = fit_head(encode_rows(enc, X), y, n_classes, self.dropout, self.head, rng_init, rng_order)
+        return as_model(EncoderClassifier(enc, head).to(device()), enc, n_classes)

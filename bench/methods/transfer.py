@@ -1,0 +1,158 @@
+"""Transfer methods without encoder training: ``scratch`` and ``linear-probe``.
+
+Also the helpers every transfer method shares: what kind of input a fit
+receives, the backbone for it, and a head trained on fixed features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from bench.backbones import cached_features, make_backbone
+from bench.device import device
+from bench.methods.mlp import MlpNet, TorchModel, use_generator
+from bench.methods.nets import BagOfEmbeddings, HeadNet, SmallCnn, images_to_float
+from bench.registry import METHODS
+from bench.seeds import torch_generator
+from bench.train import TrainConfig, train
+
+
+def input_kind(X: Any) -> str:
+    """"text" (object array of str), "tokens" (int32 (n, L) ids), "image" (uint8
+    (n, H, W[, C])) or "tabular" (float (n, d))."""
+    a = np.asarray(X) if not isinstance(X, np.ndarray) else X
+    if a.dtype == object:
+        return "text"
+    if a.dtype == np.int32 and a.ndim == 2:
+        return "tokens"
+    if a.dtype == np.uint8 and a.ndim in (3, 4):
+        return "image"
+    if np.issubdtype(a.dtype, np.floating) and a.ndim == 2:
+        return "tabular"
+    raise ValueError(f"cannot tell the input kind of an array {a.dtype} {a.shape}; expected text "
+                     "(object str), images (uint8 n×H×W[×C]) or features (float n×d)")
+
+
+def backbone_for(name: str, params: dict, modality: str) -> Any:
+    """The backbone instance, with a one-line error for bad parameters."""
+    try:
+        return make_backbone(name, modality, **params)
+    except TypeError as exc:
+        raise ValueError(f"backbone {name!r}: bad backbone_params {params}: {exc}") from None
+
+
+def tensors(X, y, dev) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.as_tensor(np.array(X, dtype=np.float32), device=dev),  # copy: X may be a read-only memmap
+            torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev))
+
+
+def fit_head(F, y, n_classes: int, dropout: float, cfg: TrainConfig, rng_init: np.random.Generator,
+             rng_order: np.random.Generator) -> HeadNet:
+    """A linear head (standardise → dropout → linear) trained on features F (n, d)."""
+    dev = device()
+    Ft, yt = tensors(F, y, dev)
+    net = HeadNet(Ft.shape[1], n_classes, dropout, torch_generator(rng_init), X=Ft).to(dev)
+    use_generator(net, torch_generator(rng_order, dev))
+    return train(net, Ft, yt, cfg, generator=torch_generator(rng_order))
+
+
+def batch_encoder(enc: Any, X: Any, dev: torch.device) -> Callable[[torch.Tensor], tuple]:
+    """encode_batch for the training loop: row indices → the encoder's input tensors on ``dev``."""
+    X = np.asarray(X, dtype=object) if input_kind(X) == "text" else np.asarray(X)
+    return lambda idx: tuple(t.to(dev) for t in enc.inputs(X[idx.cpu().numpy()]))
+
+
+PROBE_TRAIN = TrainConfig(epochs=50, batch_size=32, lr=1e-2, weight_decay=1e-2)
+
+
+@METHODS.register(name="linear-probe")
+@dataclass(frozen=True)
+class LinearProbe:
+    """Frozen pretrained features + a linear softmax head (Kumar et al. 2022's "LP").
+
+    ``prepare`` encodes the whole dataset once through the embedding cache
+    (:mod:`bench.cache`) and returns memory-mapped features, so fits never run
+    the backbone.  Models give probabilities, MC dropout (a SeededDropout on
+    the standardised features before the head), embeddings (the standardised
+    features) and BADGE gradient embeddings.
+    """
+
+    backbone: str = "auto"  # registry name in bench.backbones; "auto": minilm (text), efficientnet-lite0 (image)
+    backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}; part of the cache key
+    dropout: float = 0.1  # dropout on features before the head (training and MC dropout)
+    train: TrainConfig = PROBE_TRAIN  # optimisation of the head (AdamW on cross-entropy)
+
+    def prepare(self, dataset) -> tuple[np.ndarray, np.ndarray]:
+        bb = backbone_for(self.backbone, self.backbone_params, dataset.modality)
+        return cached_features(bb, dataset)
+
+    def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
+            rng_order: np.random.Generator) -> TorchModel:
+        if input_kind(X) != "tabular":
+            raise ValueError("linear-probe.fit needs features from its prepare(); run it through the AL loop")
+        return TorchModel(fit_head(X, y, n_classes, self.dropout, self.train, rng_init, rng_order), n_classes)
+
+
+def _tokens_net(X, n_classes, m, g):
+    return BagOfEmbeddings(m.vocab_size + 2, m.embed_dim, m.hidden[0], n_classes, m.dropout, g)
+
+
+def _image_net(X, n_classes, m, g):
+    return SmallCnn(1 if np.asarray(X).ndim == 3 else np.asarray(X).shape[-1], n_classes, m.cnn_width, m.dropout, g)
+
+
+def _tabular_net(X, n_classes, m, g):
+    return MlpNet(np.asarray(X).shape[1], tuple(m.hidden), n_classes, m.dropout, g)
+
+
+# input kind → (network builder, rows → tensor)
+SCRATCH_NETS = {
+    "tokens": (_tokens_net, lambda X: torch.as_tensor(np.asarray(X, dtype=np.int64))),
+    "image": (_image_net, images_to_float),
+    "tabular": (_tabular_net, lambda X: torch.as_tensor(np.asarray(X, dtype=np.float32))),
+}
+
+
+@METHODS.register(name="scratch")
+@dataclass(frozen=True)
+class Scratch:
+    """Random initialisation, no pretraining: the baseline transfer is measured against.
+
+    Text: bag of word embeddings → ReLU layer (fastText-style, Joulin et al.
+    2017) over a vocabulary built from the unlabelled train pool in
+    ``prepare``; images: a 3-conv CNN; tabular: an MLP.  All use a
+    SeededDropout before the head (MC dropout).
+    """
+
+    hidden: tuple[int, ...] = (128,)  # hidden widths (text: first = layer after the embedding bag)
+    embed_dim: int = 64  # word-embedding size (text)
+    vocab_size: int = 10000  # most frequent train-pool words kept (+ padding and unknown ids)
+    max_tokens: int = 64  # words kept per text
+    cnn_width: int = 32  # channels of the first conv (images); doubles twice
+    dropout: float = 0.2  # before the head (and MLP hidden layers)
+    train: TrainConfig = TrainConfig(epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4)  # shared loop
+
+    def prepare(self, dataset) -> tuple[Any, Any]:
+        if dataset.modality != "text":
+            return dataset.X_train, dataset.X_test
+        from bench.backbones.text import WordVocab
+
+        vocab = WordVocab(dataset.X_train, max_size=self.vocab_size)
+        return vocab.ids(dataset.X_train, self.max_tokens), vocab.ids(dataset.X_test, self.max_tokens)
+
+    def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
+            rng_order: np.random.Generator) -> TorchModel:
+        kind = input_kind(X)
+        if kind == "text":
+            raise ValueError("scratch.fit got raw text: run it through the AL loop so prepare() tokenises it")
+        build, to_tensor = SCRATCH_NETS[kind]
+        dev = device()
+        net = build(X, n_classes, self, torch_generator(rng_init)).to(dev)
+        use_generator(net, torch_generator(rng_order, dev))
+        yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
+        train(net, to_tensor(X).to(dev), yt, self.train, generator=torch_generator(rng_order))
+        return TorchModel(net, n_classes, batch_size=512, to_inputs=to_tensor)
