@@ -9,7 +9,8 @@ Layout under a results directory::
                                 (versions, git commit, host, threads) and
                                 per-round fit/query seconds (not deterministic)
     runs/<run_id>.failed.json   traceback of a run that raised
-    runs/<run_id>.lock          held (flock) by the process executing the run
+    runs/<run_id>.lock          held (flock) by the process executing the run;
+                                removed once the run has finished
 
 A run is finished when its ``.parquet`` exists; it is written last, through a
 temporary file and ``os.replace``, so a crash never leaves a half file.  The
@@ -116,6 +117,8 @@ class RunStore:
             try:
                 yield True
             finally:
+                if self.is_finished(run_id):  # a finished run needs no lock file
+                    self.path(run_id, ".lock").unlink(missing_ok=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def checkpoint(self, run_id: str, *, fresh: bool) -> list[dict]:

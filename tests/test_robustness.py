@@ -174,6 +174,7 @@ def test_concurrent_drivers_lose_no_row_and_corrupt_no_file(tmp_path, plug):
     assert len(store.finished_ids()) == 12
     assert (df.groupby("run_id").size() == 6).all()  # 6, 9, ..., 21 labels
     assert not list(store.runs.glob("*.jsonl")) and not list(store.runs.glob(".*.tmp"))
+    assert not list(store.runs.glob("*.lock")), "finished runs leave no lock files"
 
 
 def test_dask_localcluster_matches_local_executor(tmp_path):
