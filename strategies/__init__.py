@@ -7,4 +7,14 @@ A strategy is a pure function (or a frozen dataclass with ``__call__``)::
 returning exactly ``budget`` distinct indices taken from ``pool``.  Register
 with ``@STRATEGIES.register`` and declare it in the ``altbench.strategies``
 entry-point group.
+
+Built-ins: ``uncertainty`` (random, least-confidence, margin, entropy),
+``mc_dropout`` (BALD, variation ratios, mean STD), ``batchbald``,
+``stochastic`` (power/softmax/soft-rank sampling of any score), ``coreset``,
+``badge``, ``cluster_margin``, ``typiclust``, ``probcover``, ``cal``, ``dal``,
+``alfamix``, ``egl``, ``density`` (information density).  Shared building
+blocks: ``_select.top_k`` (seeded tie-breaking) and ``_geometry`` (chunked
+distances, kNN, ε-graphs, k-center greedy, seeded k-means++ and k-means —
+never an n×n matrix).  ``testing.FakeView`` is a ModelView over fixed arrays
+for tests and benchmarks.
 """

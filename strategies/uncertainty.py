@@ -25,7 +25,7 @@ def _least_confidence_score(p: np.ndarray) -> np.ndarray:
 
 def _margin_score(p: np.ndarray) -> np.ndarray:
     top2 = np.partition(p, -2, axis=1)[:, -2:]  # (n, 2): second largest, largest
-    return -(top2[:, 1] - top2[:, 0])  # small margin = high score
+    return 1.0 - (top2[:, 1] - top2[:, 0])  # small margin = high score, in [0, 1]
 
 
 def _entropy_score(p: np.ndarray) -> np.ndarray:
@@ -55,5 +55,7 @@ def entropy(view: ModelView, pool: IntArray, budget: int, rng: np.random.Generat
     return pool[top_k(_entropy_score(p), budget, rng)]
 
 
+# p (n, C) ↦ (n,) non-negative scores, higher = more informative (also used by
+# the stochastic and density-weighted strategies).
 SCORES = {"least_confidence": _least_confidence_score, "margin": _margin_score,
           "entropy": _entropy_score}
