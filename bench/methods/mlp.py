@@ -159,15 +159,6 @@ class TorchModel:
 
         return self._batches(X, g)
 
-    @torch.no_grad()
-    def head_proba(self, H) -> np.ndarray:
-        """(n, C) softmax of ``net.head`` on penultimate features H (n, h) (ALFA-Mix)."""
-        self.net.eval()
-        H = torch.as_tensor(np.asarray(H, dtype=np.float32))
-        outs = [self.net.head(H[i:i + self.batch_size].to(self.dev)).softmax(-1).cpu()
-                for i in range(0, len(H), self.batch_size)]
-        return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros((0, self.n_classes))
-
 
 @METHODS.register(name="mlp")
 @dataclass(frozen=True)
