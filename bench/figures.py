@@ -84,6 +84,35 @@ def learning_curves(bands, stem: Path, command: str, ylabel: str = "test accurac
     return save(fig, stem, command)
 
 
+def transfer_curves(bands, stem: Path, command: str) -> list[Path]:
+    """Test error vs labels (log x), one panel per dataset, colour = method, line style = strategy.
+
+    The form of ULMFiT's data-efficiency figure (Howard & Ruder 2018, Fig. 3):
+    how much a transfer method buys at each budget, under each strategy.
+    """
+    plt, sns = _plt()
+    datasets, methods = sorted(bands.dataset.unique()), sorted(bands.method.unique())
+    strategies = sorted(bands.strategy.unique())
+    colours = dict(zip(methods, sns.color_palette("colorblind", max(len(methods), 3))))
+    styles = dict(zip(strategies, ["-", "--", ":", "-."] * (len(strategies) // 4 + 1)))
+    fig, axes = plt.subplots(1, len(datasets), squeeze=False, figsize=(3.4 * len(datasets) + 0.6, 2.8))
+    for c, d in enumerate(datasets):
+        ax = axes[0][c]
+        for (m, s), g in bands[bands.dataset == d].groupby(["method", "strategy"], sort=True):
+            ax.plot(g.n_labelled, 1 - g["mean"], color=colours[m], ls=styles[s], lw=1.4)
+            ax.fill_between(g.n_labelled, 1 - g.ci_high, 1 - g.ci_low, color=colours[m], alpha=0.15, lw=0)
+        ax.set_xscale("log")
+        ax.set_title(d, fontsize=9)
+        ax.set_xlabel("labelled examples (log scale)")
+        ax.set_ylabel("test error" if c == 0 else "")
+    handles = [plt.Line2D([], [], color=colours[m], lw=2, label=m) for m in methods]
+    handles += [plt.Line2D([], [], color="0.3", ls=styles[s], lw=1.4, label=s) for s in strategies]
+    fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 6), bbox_to_anchor=(0.5, 1.08),
+               frameon=False, fontsize=8)
+    fig.tight_layout()
+    return save(fig, stem, command)
+
+
 def penalty_heatmap(P, stem: Path, command: str) -> list[Path]:
     """Heatmap of a penalty matrix (rows beat columns) with column means below."""
     plt, sns = _plt()

@@ -83,6 +83,8 @@ def write_report(results_dir: Path, command: str | None = None,
     out += figures.learning_curves(bands, fdir / "curves", made_by)
     out += figures.learning_curves(bands_f1, fdir / "curves_macro_f1", made_by,
                                    ylabel="test macro-F1")
+    if bands.method.nunique() > 1:  # methods compared: the transfer data-efficiency figure
+        out += figures.transfer_curves(bands, fdir / "transfer", made_by)
     out += figures.penalty_heatmap(penalty, fdir / "penalty", made_by)
     if friedman is not None:
         out += figures.cd_diagram(friedman, fdir / "cd", made_by)
@@ -133,6 +135,7 @@ def _report_md(results_dir: Path, tabs, header: str, command: str) -> str:
         parts += [f"## {t.title}", "", tables.to_markdown(t, header), ""]
     parts += ["## Figures", "", "![learning curves](report/figures/curves.png)", "",
               "![macro-F1 curves](report/figures/curves_macro_f1.png)", "",
+              "![transfer methods: test error vs labels](report/figures/transfer.png)", "",
               "![penalty matrix](report/figures/penalty.png)", "", "![critical difference](report/figures/cd.png)", ""]
     return "\n".join(parts)
 

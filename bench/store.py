@@ -156,7 +156,7 @@ class RunStore:
         """Write the run record, then (last, atomically) the results file."""
         meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS}}
         atomic_write_bytes(self.path(run_id, ".json"), json.dumps(meta, indent=1, sort_keys=True).encode())
-        rows = [{**identity, "run_id": run_id, **{k: r[k] for k in RESULT_COLUMNS if k in r}} for r in records]
+        rows = [{**{k: r[k] for k in RESULT_COLUMNS if k in r}, **identity, "run_id": run_id} for r in records]
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd", store_schema=False)

@@ -128,3 +128,19 @@ def test_strategy_colours_are_fixed_across_figures():
     b = strategy_colours(["margin", "random", "bald", "zzz_custom"])
     assert a["random"] == b["random"] and a["margin"] == b["margin"]
     assert len(set(b.values())) == 4  # distinct colours within a figure
+
+
+def test_transfer_figure_only_when_methods_are_compared(tmp_path, reported):
+    _, paths, _ = reported
+    assert not any(p.name.startswith("transfer") for p in paths), "one method: nothing to compare"
+    root = make_results(tmp_path / "two", datasets=("toy_a",), seeds=2)
+    store = RunStore(root)
+    for p in list(store.runs.glob("*.parquet")):  # the same runs again under a second method
+        df = pd.read_parquet(p)
+        run_id = p.stem + "-lp"
+        recs = [{**r, "queried": [], "fit_seconds": 0.0, "query_seconds": 0.0, "accuracy": r["accuracy"] + 0.05}
+                for r in df.to_dict("records")]
+        store.finish(run_id, {"dataset": "toy_a", "method": "linear-probe", "strategy": df.strategy[0],
+                              "seed": int(df.seed[0])}, recs, {"run_id": run_id})
+    written = {p.name for p in write_report(root)}
+    assert {"transfer.png", "transfer.pdf"} <= written
