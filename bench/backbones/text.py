@@ -67,15 +67,15 @@ class MiniLmEncoder(nn.Module):
 
     def __init__(self, max_length: int, normalize: bool, dropout: float):
         super().__init__()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are a local folder: never call the hub
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         path = minilm_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        # the weights are a local folder: never call the hub (and change no process-wide setting)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.bert = AutoModel.from_pretrained(path, attention_probs_dropout_prob=0.0,
-                                              hidden_dropout_prob=dropout)
+                                              hidden_dropout_prob=dropout, local_files_only=True)
         replace_dropout(self.bert)
         self.max_length = max_length
         self.normalize = normalize
