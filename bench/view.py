@@ -78,5 +78,26 @@ class ModelView:
         """(n, C) probabilities of the classifier head on embeddings H (n, d) from ``embed``."""
         return np.asarray(self._need("head_proba")(np.asarray(H, dtype=np.float32)), dtype=np.float64)
 
+    def committee_proba(self, idx: IntArray, n_members: int, rng: np.random.Generator) -> FloatArray:
+        """(n, C, M) probabilities of M members, each the model refitted on a bootstrap
+        resample of the labelled set (query by bagging, Abe & Mamitsuka 1998).
+
+        Needs ``model.refit(X, y, rng) -> Model``; a resample is redrawn until it
+        holds at least two classes (or as many as the labelled set has, if fewer).
+        """
+        refit = self._need("refit")
+        X_lab = self._X[self.labelled]
+        need = min(2, len(np.unique(self.y_labelled)))
+        out = np.empty((len(idx), self.n_classes, n_members), dtype=np.float64)
+        for m in range(n_members):
+            boot = rng.integers(0, len(self.labelled), size=len(self.labelled))
+            while len(np.unique(self.y_labelled[boot])) < need:
+                boot = rng.integers(0, len(self.labelled), size=len(self.labelled))
+            member = refit(X_lab[boot], self.y_labelled[boot], rng)
+            out[:, :, m] = member.predict_proba(self._X[idx])
+        return out
+
     def has(self, capability: str) -> bool:
+        if capability == "committee_proba":  # built by the view from the model's refit
+            return hasattr(self._model, "refit")
         return capability == "predict_proba" or hasattr(self._model, capability)

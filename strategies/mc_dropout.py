@@ -59,15 +59,27 @@ def mc_scores(view: ModelView, pool: IntArray, score: Callable[[np.ndarray], np.
     return out
 
 
+def subsample_pool(pool: IntArray, size: int | None, budget: int, rng: np.random.Generator) -> IntArray:
+    """A uniform random subset of ``max(size, budget)`` pool indices to score, or the whole
+    pool when ``size`` is None or not smaller (Gal et al. 2017 score 2,000 per round)."""
+    if size is None or len(pool) <= max(size, budget):
+        return pool
+    if size < 1:
+        raise ValueError(f"subsample must be a positive number of pool points or None, got {size}")
+    return np.sort(rng.choice(pool, size=max(size, budget), replace=False)).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class _McStrategy:
     n_samples: int = 20  # MC-dropout forward passes T (Gal et al. 2017 use 20)
     chunk: int = 4096  # pool points per predict_proba_mc call (bounds memory)
+    subsample: int | None = None  # score a random subset of this many pool points (Gal et al. 2017: 2000); None = all
     score_name = "bald"
 
     def __call__(self, view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
-        s = mc_scores(view, pool, MC_SCORES[self.score_name], self.n_samples, rng, self.chunk)
-        return pool[top_k(s, budget, rng)]
+        cand = subsample_pool(pool, self.subsample, budget, rng)
+        s = mc_scores(view, cand, MC_SCORES[self.score_name], self.n_samples, rng, self.chunk)
+        return cand[top_k(s, budget, rng)]
 
 
 @STRATEGIES.register(name="bald")

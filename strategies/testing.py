@@ -62,6 +62,13 @@ class FakeView:
         logits = (h[None] * keep / (1 - self.dropout)) @ self.W + self.b  # (T, n, C)
         return softmax(logits.astype(np.float64)).transpose(1, 2, 0)
 
+    def committee_proba(self, idx, n_members: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, C, M) stand-in committee (nothing is refitted here): member m is MC sample
+        m mod T of ``P_mc``, or, with a head, an independent dropout pass (masks from rng)."""
+        if self.P_mc is not None:
+            return self.P_mc[idx][:, :, np.arange(n_members) % self.P_mc.shape[2]]
+        return self.predict_proba_mc(idx, n_members, rng)
+
     def embed(self, idx) -> np.ndarray:
         """(n, d)"""
         return self.H[idx]
@@ -79,7 +86,7 @@ class FakeView:
         return softmax((np.asarray(H, dtype=np.float32) @ self.W + self.b).astype(np.float64))
 
     def has(self, capability: str) -> bool:
-        if capability == "predict_proba_mc":
+        if capability in ("predict_proba_mc", "committee_proba"):
             return self.P_mc is not None or self.W is not None
         if capability == "head_proba":
             return self.W is not None

@@ -160,6 +160,19 @@ class TorchModel:
         return self._batches(X, g)
 
 
+class MlpModel(TorchModel):
+    """A fitted :class:`Mlp`; ``refit`` trains a fresh one with the same settings
+    (committee members for query by bagging)."""
+
+    def __init__(self, net: nn.Module, n_classes: int, spec: "Mlp"):
+        super().__init__(net, n_classes)
+        self.spec = spec  # the Mlp config that trained it
+
+    def refit(self, X, y, rng: np.random.Generator) -> "MlpModel":
+        """A new Mlp fitted on (X, y), its init and data order drawn from ``rng``."""
+        return self.spec.fit(X, y, n_classes=self.n_classes, rng_init=rng, rng_order=rng)
+
+
 @METHODS.register(name="mlp")
 @dataclass(frozen=True)
 class Mlp:
@@ -179,4 +192,4 @@ class Mlp:
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
         yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
         train(net, Xt, yt, self.train, generator=g_order)
-        return TorchModel(net, n_classes)
+        return MlpModel(net, n_classes, self)

@@ -14,6 +14,16 @@ from bench.registry import METHODS
 from bench.seeds import int_seed
 
 
+def _clone_seeded(clf, rng: np.random.Generator):
+    """An unfitted copy of ``clf`` with ``random_state`` drawn from ``rng`` (if it has one)."""
+    from sklearn.base import clone
+
+    new = clone(clf)
+    if "random_state" in new.get_params():
+        new.set_params(random_state=int_seed(rng))
+    return new
+
+
 class SklearnModel:
     """A fitted scikit-learn classifier seen as an altbench Model.
 
@@ -22,10 +32,18 @@ class SklearnModel:
     inputs, (p − e_ŷ) ⊗ x, shape (n, C·d) (Ash et al. 2020).
     """
 
-    def __init__(self, clf, n_classes: int, seen: np.ndarray):
+    def __init__(self, clf, n_classes: int, seen: np.ndarray, template=None):
         self.clf = clf
+        self.template = clf if template is None else template  # unfitted settings, for refit
         self.n_classes = n_classes
         self.seen = seen  # (k,) class ids the classifier knows
+
+    def refit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> "SklearnModel":
+        """A fresh clone with the same settings fitted on (X, y), seeded from ``rng``
+        (committee members for query by bagging)."""
+        if self.template is None:
+            raise ValueError("this SklearnModel keeps no estimator settings to refit; build it with _fit")
+        return _fit(_clone_seeded(self.template, rng), X, y, self.n_classes)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), self.n_classes))
@@ -52,7 +70,7 @@ class SklearnModel:
 def _fit(clf, X, y, n_classes: int) -> SklearnModel:
     seen = np.unique(y)
     if len(seen) < 2:
-        return SklearnModel(None, n_classes, seen)
+        return SklearnModel(None, n_classes, seen, template=clf)
     clf.fit(X, y)
     return SklearnModel(clf, n_classes, clf.classes_.astype(np.int64))
 
