@@ -78,7 +78,8 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
                 num[f"labels_to_{t}"] = float(tg[f"labels_to_{t}"].iloc[0]) if len(tg) else float("nan")
                 num[f"savings_{t}"] = float(tg[f"savings_{t}"].iloc[0]) if len(tg) else float("nan")
             num.update({"query_seconds_total": float(g.query_seconds_total.mean()),
-                        "fit_seconds_total": float(g.fit_seconds_total.mean())})
+                        "fit_seconds_total": float(g.fit_seconds_total.mean()),
+                        "query_seconds_per_round": float(g.query_seconds_per_round.mean())})
             nums.append(num)
             row = {"Dataset": d, "Method": m, "Strategy": s, "Seeds": str(len(g)), "Labels": str(num["labels"]),
                    "Final acc. (%)": _fmt(*acc), "AUBC (%)": _fmt(*aubc),
@@ -88,6 +89,7 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
                 row[f"Labels@{label[t]}"] = "—" if np.isnan(lab) else f"{lab:.0f}"
                 row[f"Saving@{label[t]} (%)"] = "—" if np.isnan(sav) else f"{100 * sav:+.0f}"
             row["Query s"] = f"{num['query_seconds_total']:.2f}"
+            row["Query s/round"] = f"{num['query_seconds_per_round']:.3f}"
             row["Fit s"] = f"{num['fit_seconds_total']:.2f}"
             rows.append(row)
             for metric, col in (("final_accuracy", "Final acc. (%)"), ("aubc", "AUBC (%)")):
@@ -104,8 +106,9 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
     note = ("Mean ± SD over seeds; AUBC = normalised trapezoidal area under accuracy vs labels; CI = percentile "
             "bootstrap of the mean AUBC. Labels@T: fewest labels at which the mean curve reaches accuracy T "
             "(T in % = that share of the best mean accuracy in the setting; T = a strategy name: that "
-            "baseline's final mean accuracy); Saving@T = 1 − labels / labels of the baseline. Seconds: "
-            "cumulative per run. Bold: best in its dataset × method block. ↑/↓: better/worse "
+            "baseline's final mean accuracy); Saving@T = 1 − labels / labels of the baseline. Query s, Fit s: "
+            "cumulative per run; Query s/round: mean wall time of one query round. Bold: best in its "
+            "dataset × method block. ↑/↓: better/worse "
             f"than {baseline} (paired {'t-test' if test == 't' else 'Wilcoxon test'} over seeds, Holm-corrected, "
             f"α = {alpha}).")
     return Table("summary", "Final accuracy, AUBC and labels-to-target per strategy", pd.DataFrame(rows),

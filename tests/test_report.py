@@ -91,6 +91,16 @@ def test_summary_content_bold_and_marks(reported):
     assert (savings.xs("random", level="strategy") == 0).all()
 
 
+def test_summary_has_per_round_query_time(reported):
+    root, _, _ = reported
+    nums = pd.read_csv(root / "report/tables/summary.csv", comment="#")
+    # synthetic runs: 11 rounds, 0.002 s recorded on each → 10 query rounds of 0.002 s (the last round buys nothing)
+    assert np.allclose(nums.query_seconds_per_round, 0.002) and np.allclose(nums.query_seconds_total, 0.022)
+    md = (root / "table.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| Dataset"))
+    assert "| Query s/round" in header and "| 0.002 " in md
+
+
 def test_ranks_and_win_tie_loss_tables(reported):
     root, _, _ = reported
     ranks = pd.read_csv(root / "report/tables/ranks.csv", comment="#")
