@@ -13,6 +13,7 @@ shared filesystem.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Callable, Iterable, Iterator
 
 EXECUTORS: dict[str, Callable[..., contextlib.AbstractContextManager]] = {}
@@ -42,6 +43,14 @@ def local(n_jobs: int, threads: int, **_: Any) -> Iterator[Callable]:
     yield imap
 
 
+@contextlib.contextmanager
+def _restore_level(logger: logging.Logger, level: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def dask_worker_config(threads: int) -> dict:
     """dask config for torch workers.
 
@@ -63,14 +72,19 @@ def dask(n_jobs: int, threads: int, scheduler: str | None = None, **_: Any) -> I
     import dask.config
     from distributed import Client, LocalCluster, as_completed
 
-    with dask.config.set(dask_worker_config(threads)):
+    quiet = logging.getLogger("altbench").getEffectiveLevel() > logging.INFO
+    dist_log = logging.getLogger("distributed")
+    old_level = dist_log.level
+    if quiet:  # dask logs every scheduler/worker event at INFO
+        dist_log.setLevel(logging.WARNING)
+    with dask.config.set(dask_worker_config(threads)), _restore_level(dist_log, old_level):
         with contextlib.ExitStack() as stack:
             if scheduler:
                 client = stack.enter_context(Client(scheduler))
             else:
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=n_jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None))
+                    dashboard_address=None, silence_logs=logging.WARNING))
                 client = stack.enter_context(Client(cluster))
 
             def imap(fn: Callable, items: Iterable) -> Iterator:

@@ -60,6 +60,15 @@ class WorkerLost(RuntimeError):
     """A worker process died (killed, out of memory); finished rounds are kept."""
 
 
+def configure_logging(level: str) -> None:
+    """Route altbench's own log (not the root logger's) to stderr at ``level``."""
+    log.setLevel(level)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        log.addHandler(handler)
+
+
 @functools.lru_cache(maxsize=8)
 def _dataset(name: str, params_json: str, data_dir: str | None, seed: int):
     return load_dataset(name, Path(data_dir) if data_dir else None, rng=Streams(seed).rng("split"),
@@ -104,7 +113,7 @@ def execute_run(cfg: RunConfig, settings: RunSettings, fresh: bool = False) -> t
     The error "busy" means another process holds the run's lock.
     """
     configure_worker(settings.threads)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     store = RunStore(Path(settings.results_dir))
     run_id = cfg.run_id
     with store.claim(run_id) as mine:
@@ -172,6 +181,7 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
     """Execute the selected runs of ``exp`` on ``executor``; see :func:`select_runs`."""
     from tqdm.auto import tqdm
 
+    configure_logging(log_level)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(sorted(EXECUTORS))}")
     store = RunStore(exp.results_dir)
