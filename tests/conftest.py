@@ -29,3 +29,12 @@ def pool_view():
         rng_order=np.random.default_rng(2))
     view = ModelView(model, X, labelled, y[labelled], "mlp")
     return view, np.arange(30, len(X))
+
+
+@pytest.fixture(scope="module")
+def isolated_cache(tmp_path_factory):
+    """A fresh Arrow dataset cache for the module, and no network (ALTBENCH_OFFLINE=1)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("arrow-cache")))
+        mp.setenv("ALTBENCH_OFFLINE", "1")
+        yield

@@ -38,13 +38,7 @@ PUBLISHED = {  # name: (train, test, dev or None, total, classes)
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory):
-    """A fresh Arrow cache per session, and no network."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("arrow-cache")))
-        mp.setenv("ALTBENCH_OFFLINE", "1")
-        yield
+pytestmark = pytest.mark.usefixtures("isolated_cache")  # fresh Arrow cache, no network
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ from bench.registry import DATASETS
 from bench.seeds import Streams
 
 DATA = Path(os.environ.get("ALTBENCH_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
-pytestmark = pytest.mark.skipif(not (DATA / "tabular").is_dir(), reason=f"offline data not found at {DATA}; "
-                                "set ALTBENCH_DATA_DIR to the shared data folder")
+pytestmark = [pytest.mark.skipif(not (DATA / "tabular").is_dir(), reason=f"offline data not found at {DATA}; "
+                                 "set ALTBENCH_DATA_DIR to the shared data folder"),
+              pytest.mark.usefixtures("isolated_cache")]  # fresh Arrow cache, no network
 
 # Published (UCI / KEEL / Zhan et al. 2021) samples, features, classes of a few sets
 PUBLISHED = {"australian": (690, 14, 2), "heart": (270, 13, 2), "sonar": (208, 60, 2), "wdbc": (569, 30, 2),
@@ -26,14 +27,6 @@ PUBLISHED = {"australian": (690, 14, 2), "heart": (270, 13, 2), "sonar": (208, 6
              "iris": (150, 4, 3), "wine": (178, 13, 3), "vehicle": (846, 18, 4), "spambase": (4601, 57, 2),
              "haberman": (306, 3, 2), "seeds": (210, 7, 3), "banana": (5300, 2, 2), "phishing": (11055, 30, 2),
              "ringnorm": (7400, 20, 2), "twonorm": (7400, 20, 2), "d31": (3100, 2, 31), "r15": (600, 2, 15)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("arrow-cache")))
-        mp.setenv("ALTBENCH_OFFLINE", "1")
-        yield
 
 
 def test_all_34_registered_under_their_names():
