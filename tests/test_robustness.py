@@ -31,6 +31,11 @@ def explode(view, pool, budget, rng):
     """always raises"""
     raise RuntimeError("boom from a broken strategy")
 
+def hog(view, pool, budget, rng):
+    """allocates 4 GiB"""
+    np.ones(2**29)  # 4 GiB of float64
+    return pool[:budget]
+
 def sleepy(view, pool, budget, rng):
     """sleeps far past any time limit"""
     time.sleep(60)
@@ -158,6 +163,19 @@ def test_failures_are_isolated_and_retry_failed_reruns_only_them(tmp_path, plug)
     assert run_grid(exp, progress=False).skipped == 3
     retry = run_grid(exp, progress=False, retry_failed=True, timeout_s=3)
     assert (retry.done, len(retry.failed), retry.skipped) == (0, 2, 1)
+
+
+def test_memory_limit_fails_the_run_not_the_grid(tmp_path, plug):
+    vm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize:"))
+    limit_gb = vm_kb / 2**20 + 1.5  # this process's address space plus 1.5 GiB of headroom
+    exp = load_experiment(_cfg(tmp_path, "mem"), ["methods=[logreg]", "seeds=1", 'strategies=[margin, "slowplug:hog"]'])
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    rep = run_grid(exp, progress=False, memory_gb=limit_gb)
+    assert rep.done == 1 and len(rep.failed) == 1
+    assert "memory limit" in rep.failed[0][1] and "--memory-gb" in rep.failed[0][1]
+    assert resource.getrlimit(resource.RLIMIT_AS) == before, "limit restored after the run"
 
 
 def test_concurrent_drivers_lose_no_row_and_corrupt_no_file(tmp_path, plug):
