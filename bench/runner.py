@@ -188,6 +188,10 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
     store.root.mkdir(parents=True, exist_ok=True)
     (store.root / "experiment.json").write_text(json.dumps(exp.resolved, indent=1, sort_keys=True))
     todo = select_runs(exp, store, force=force, retry_failed=retry_failed)
+    with open(store.root / "invocations.jsonl", "a") as f:  # history, when several (partial) grids share a dir
+        f.write(json.dumps({"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            "experiment": exp.resolved, "runs": len(exp.runs), "selected": len(todo),
+                            "force": force, "retry_failed": retry_failed}, sort_keys=True) + "\n")
     jobs = max(1, min(n_jobs or exp.n_jobs, len(todo) or 1))
     settings = RunSettings(str(exp.results_dir), str(data_dir) if data_dir else None,
                            threads_per_worker(jobs), timeout_s, memory_gb, log_level, tensorboard_dir)

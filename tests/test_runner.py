@@ -61,6 +61,8 @@ def test_run_record_has_config_provenance_and_timings(tmp_path):
     df = store.read_results()
     assert list(df[df.run_id == run_id].n_labelled) == [6, 10, 14, 18]
     assert json.loads((exp.results_dir / "experiment.json").read_text())["name"] == "small"
+    history = [json.loads(line) for line in (exp.results_dir / "invocations.jsonl").read_text().splitlines()]
+    assert len(history) == 1 and history[0]["selected"] == 2 and history[0]["experiment"]["seeds"] == 1
 
 
 def test_resume_skips_finished_and_force_reruns(tmp_path):
