@@ -17,11 +17,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from bench.atomic import atomic_open
 
 CACHE_ENV = "ALTBENCH_CACHE_DIR"
 FORMAT_VERSION = 1  # bump when the stored layout or an encoder's semantics change
@@ -46,14 +47,8 @@ def feature_key(backbone_name: str, backbone_config: Any, dataset_fingerprint: s
 
 
 def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(arr, dtype=np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as fh:
+        np.save(fh, np.ascontiguousarray(arr, dtype=np.float32))
 
 
 class FeatureCache:

@@ -13,7 +13,6 @@ COMMAND_MODULES = ("bench.datasets.cli", "bench.reproduce")
 
 
 def _cmd_run(args) -> int:
-    from bench.config import load_experiment
     from bench.report import write_report
     from bench.runner import run_grid
     from bench.store import RunStore

@@ -29,13 +29,14 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from bench.atomic import atomic_write_bytes
 
 RESULT_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n_labelled",
                   "accuracy", "macro_f1", "queried")
@@ -44,20 +45,6 @@ SCHEMA = pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method"
                     ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
                     ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
                     ("queried", pa.list_(pa.int64()))])
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def provenance(threads: int) -> dict:

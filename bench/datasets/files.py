@@ -14,10 +14,11 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.atomic import atomic_open
 
 OFFLINE_ENVS = ("ALTBENCH_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 DOWNLOAD_TIMEOUT_S = 60  # per connection attempt
@@ -107,16 +108,10 @@ def fetch(spec: FileSpec, data_dir: Path, also: tuple[Path, ...] = ()) -> Path:
 
 def _download(url: str, target: Path) -> None:
     """Stream ``url`` to ``target`` atomically (a partial file never appears)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        req = urllib.request.Request(url, headers={"User-Agent": "altbench"})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(req, timeout=DOWNLOAD_TIMEOUT_S) as r:
-            shutil.copyfileobj(r, out, 1 << 20)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    req = urllib.request.Request(url, headers={"User-Agent": "altbench"})
+    with atomic_open(target, suffix=".part") as out, \
+            urllib.request.urlopen(req, timeout=DOWNLOAD_TIMEOUT_S) as r:
+        shutil.copyfileobj(r, out, 1 << 20)
 
 
 def tree_sha256(root: Path, pattern: str = "*.txt") -> str:
