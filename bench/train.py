@@ -9,6 +9,7 @@ explicit ``torch.Generator``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -25,6 +26,13 @@ class TrainConfig:
     lr: float = 1e-3  # AdamW learning rate (base rate for param groups)
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     grad_clip: float | None = 1.0  # max global grad norm, None to disable
+
+
+def with_min_steps(cfg: TrainConfig, n: int, min_steps: int) -> TrainConfig:
+    """``cfg`` with enough epochs for at least ``min_steps`` optimizer steps on n rows
+    (tiny labelled sets otherwise get a handful of updates)."""
+    steps_per_epoch = -(-n // cfg.batch_size)
+    return dataclasses.replace(cfg, epochs=max(cfg.epochs, -(-min_steps // steps_per_epoch)))
 
 
 EpochHook = Callable[[int, torch.optim.Optimizer], None]

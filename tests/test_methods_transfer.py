@@ -151,6 +151,53 @@ def test_scratch_learns_images_and_tabular():
         assert (model.predict_proba(X[1400:]).argmax(1) == y[1400:]).mean() > 0.6
 
 
+def test_scratch_trains_enough_on_tiny_labelled_sets():
+    from sklearn.datasets import load_digits
+
+    from bench.train import with_min_steps
+
+    assert with_min_steps(TrainConfig(epochs=30, batch_size=32), 20, 300).epochs == 300  # 1 step per epoch
+    assert with_min_steps(TrainConfig(epochs=30, batch_size=32), 2000, 300).epochs == 30  # 63 steps per epoch
+    digits = load_digits()
+    y = digits.target.astype(np.int64)
+    first_two = np.concatenate([np.flatnonzero(y == c)[:2] for c in range(10)])  # 20 labels
+    for X in ((digits.images * 15).astype(np.uint8), digits.data.astype(np.float32) / 16):  # CNN, MLP
+        accs = {}
+        for min_steps in (1, 300):  # 1: the 30 epochs alone = 30 updates
+            model = METHODS.get("scratch")(min_steps=min_steps).fit(
+                X[first_two], y[first_two], n_classes=10, rng_init=np.random.default_rng(0),
+                rng_order=np.random.default_rng(1))
+            accs[min_steps] = (model.predict_proba(X[1000:]).argmax(1) == y[1000:]).mean()
+        assert accs[300] > 0.72 and accs[300] > accs[1] + 0.08, accs
+
+
+@pytest.mark.parametrize("kind", ["text", "image"])
+def test_mc_dropout_shortcut_is_bit_identical(trec, monkeypatch, kind):
+    """Nets whose only dropout ends ``features`` run their trunk once per batch
+    under MC dropout; the T passes must equal T full forward passes exactly."""
+    from sklearn.datasets import load_digits
+
+    from bench.methods.nets import BagOfEmbeddings, SmallCnn
+
+    method = METHODS.get("scratch")(min_steps=20)
+    if kind == "text":
+        X, _ = method.prepare(trec)
+        X, y, n_classes, net_cls = X[:150], trec.y_train[:150], 6, BagOfEmbeddings
+    else:
+        digits = load_digits()
+        X, y, n_classes, net_cls = (digits.images[:150] * 15).astype(np.uint8), digits.target[:150], 10, SmallCnn
+    model = method.fit(X, y, n_classes=n_classes, rng_init=np.random.default_rng(0),
+                       rng_order=np.random.default_rng(1))
+    assert isinstance(model.net, net_cls)
+    model.batch_size = 64  # several batches: masks are drawn batch after batch
+    fast = model.predict_proba_mc(X, 5, np.random.default_rng(3))
+    monkeypatch.delattr(net_cls, "split_dropout")
+    slow = model.predict_proba_mc(X, 5, np.random.default_rng(3))
+    assert fast.shape == (150, n_classes, 5)
+    assert np.array_equal(fast, slow)
+    assert not np.allclose(fast[..., 0], fast[..., 1])  # the passes do differ
+
+
 def test_minilm_layer_groups_cover_the_used_encoder(fitted):
     _, model, _ = fitted["ulmfit"]
     enc = model.net.encoder

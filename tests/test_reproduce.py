@@ -11,7 +11,7 @@ import pytest
 
 from bench.cli import main
 from bench.config import ExperimentModel, read_yaml
-from bench.reproduce import CONFIG_DIR, REPRODUCTIONS, _acquired_to_error, compare, get, reproduction
+from bench.reproduce import CONFIG_DIR, REPRODUCTIONS, _acquired_to_error, compare, get, render, reproduction
 
 TINY = """\
 name: tiny_repro
@@ -116,6 +116,27 @@ def test_bundled_reproductions_are_well_formed(name):
         names = {s if isinstance(s, str) else s["name"] for s in raw["strategies"]}
         assert {r["strategy"] for r in repro.published} <= names
     assert ("VARIANT" in repro.citation) == ("fashion" in name)
+    if "dataset" in repro.keys:  # every published / reference row names a dataset of the config
+        run = {d if isinstance(d, str) else d["name"] for d in raw["datasets"]}
+        assert {r["dataset"] for r in (*repro.published, *repro.reference)} <= run
+
+
+def test_zhan_published_rows_are_table3_and_the_reference_is_lu2023():
+    full, small = get("zhan2021_tabular"), get("zhan2021_tabular_small")
+    pub = {(r["dataset"], r["strategy"]): r["published"] for r in full.published}
+    assert pub[("zhan_appendicitis", "random")] == 0.836 and pub[("zhan_parkinsons", "qbc")] == 0.858
+    assert sum(s == "random" for _, s in pub) == 26  # Table 3: the binary datasets
+    assert not any(d in ("zhan_iris", "zhan_glass", "zhan_seeds") for d, _ in pub)  # multi-class: none
+    assert {r["dataset"] for r in small.published} < {r["dataset"] for r in full.published}
+    rows = [{"run_id": s, "dataset": "zhan_heart", "method": "svm_rbf", "strategy": s, "seed": 0, "round": 0, "n_labelled": n, "accuracy": 0.8, "macro_f1": 0.8, "query_seconds": 0.0, "fit_seconds": 0.0}
+            for s in ("random", "qbc") for n in (20, 21)]
+    table = compare(small, pd.DataFrame(rows))
+    assert list(table.columns) == ["dataset", "strategy", "published", "reference", "ours", "diff"]
+    heart = table[table.dataset == "zhan_heart"].set_index("strategy")
+    assert heart.loc["random", "published"] == 0.808 and heart.loc["random", "reference"] == 0.8051
+    assert heart.loc["least_confidence", "reference"] == 0.8157 and math.isnan(heart.loc["least_confidence", "ours"])
+    text = render(small, table, "altbench reproduce zhan2021_tabular_small")
+    assert "| published   | Lu et al. 2023   | ours" in text
 
 
 def test_unknown_reproduction_and_listing(capsys):

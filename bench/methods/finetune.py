@@ -22,7 +22,7 @@ from bench.methods.nets import EncoderClassifier, HeadNet
 from bench.methods.transfer import PROBE_TRAIN, backbone_for, batch_encoder, fit_head, input_kind
 from bench.registry import METHODS
 from bench.seeds import torch_generator
-from bench.train import TrainConfig, train
+from bench.train import TrainConfig, train, with_min_steps
 
 MODALITY = {"text": "text", "image": "image"}  # input kind → backbone modality
 FINETUNE_TRAIN = TrainConfig(epochs=2, batch_size=16, lr=5e-5, weight_decay=0.01, grad_clip=1.0)
@@ -53,13 +53,6 @@ def train_encoder_classifier(net: EncoderClassifier, enc: Any, X, y, cfg: TrainC
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
     return train(net, None, yt, cfg, generator=torch_generator(rng_order),
                  encode_batch=batch_encoder(enc, X, dev), **train_kwargs)
-
-
-def with_min_steps(cfg: TrainConfig, n: int, min_steps: int) -> TrainConfig:
-    """``cfg`` with enough epochs for at least ``min_steps`` optimizer steps on n rows
-    (tiny labelled sets otherwise get a handful of updates)."""
-    steps_per_epoch = -(-n // cfg.batch_size)
-    return dataclasses.replace(cfg, epochs=max(cfg.epochs, -(-min_steps // steps_per_epoch)))
 
 
 def head_and_body(net: EncoderClassifier, lr: float, head_lr: float) -> list[dict]:

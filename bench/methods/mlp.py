@@ -119,16 +119,32 @@ class TorchModel:
         return self._batches(X, lambda *x: self._logits(*x).softmax(-1)).astype(np.float64)
 
     def predict_proba_mc(self, X, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, C, T): dropout on, T passes, masks from ``rng``; memory O(batch·C·T)."""
+        """(n, C, T): dropout on, T passes, masks from ``rng``; memory O(batch·C·T).
+
+        Nets whose only dropout is the last step of ``features`` expose
+        ``split_dropout() -> (trunk, dropout)``: the trunk then runs once per
+        batch and only the masks and the head are redone T times.  The masks
+        are drawn in the same order and shape, so the result is bit-identical
+        to T full passes.
+        """
         g = torch_generator(rng, self.dev)
         use_generator(self.net, g)
         self.net.eval()
         for m in self.net.modules():
             if isinstance(m, SeededDropout):
                 m.train()
+        split = getattr(self.net, "split_dropout", None)
+        if split is not None:  # dropout only at the end: run the trunk once, redraw masks T times
+            trunk, drop = split()
+
+            def passes(*x):
+                h = trunk(*x)
+                return torch.stack([self.net.head(drop(h)).softmax(-1) for _ in range(n_samples)], -1)
+        else:
+            def passes(*x):
+                return torch.stack([self._logits(*x).softmax(-1) for _ in range(n_samples)], -1)
         try:
-            out = self._batches(X, lambda *x: torch.stack(
-                [self._logits(*x).softmax(-1) for _ in range(n_samples)], -1))
+            out = self._batches(X, passes)
         finally:
             self.net.eval()
         return out.astype(np.float64)

@@ -7,6 +7,7 @@ Every classifier here has ``features(*inputs) -> (b, h)`` and ``head`` (a
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -83,11 +84,19 @@ class BagOfEmbeddings(nn.Module):
         for lin in (self.hidden, self.head):
             init_linear_(lin, g)
 
-    def features(self, ids: torch.Tensor) -> torch.Tensor:
+    def trunk(self, ids: torch.Tensor) -> torch.Tensor:
+        """(b, hidden) features before the dropout."""
         ids = ids.long()
         mask = (ids > 0).unsqueeze(-1).float()
         mean = (self.emb(ids) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-        return self.drop(torch.relu(self.hidden(mean)))
+        return torch.relu(self.hidden(mean))
+
+    def features(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.trunk(ids))
+
+    def split_dropout(self) -> tuple[Callable[..., torch.Tensor], SeededDropout]:
+        """(trunk, dropout): the net's only dropout is the last step of ``features``."""
+        return self.trunk, self.drop
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(ids))
@@ -121,6 +130,10 @@ class SmallCnn(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def split_dropout(self) -> tuple[Callable[..., torch.Tensor], SeededDropout]:
+        """(trunk, dropout): the net's only dropout is the last step of ``features``."""
+        return self.body[:-1], self.body[-1]
 
 
 def images_to_float(X) -> torch.Tensor:

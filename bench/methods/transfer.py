@@ -18,7 +18,7 @@ from bench.methods.mlp import MlpNet, TorchModel, use_generator
 from bench.methods.nets import BagOfEmbeddings, HeadNet, SmallCnn, images_to_float
 from bench.registry import METHODS
 from bench.seeds import torch_generator
-from bench.train import TrainConfig, train
+from bench.train import TrainConfig, train, with_min_steps
 
 
 def input_kind(X: Any) -> str:
@@ -125,7 +125,10 @@ class Scratch:
     Text: bag of word embeddings → ReLU layer (fastText-style, Joulin et al.
     2017) over a vocabulary built from the unlabelled train pool in
     ``prepare``; images: a 3-conv CNN; tabular: an MLP.  All use a
-    SeededDropout before the head (MC dropout).
+    SeededDropout before the head (MC dropout).  ``min_steps`` keeps tiny
+    labelled sets from being undertrained: 20 images at batch 32 would
+    otherwise get 30 updates (Gal et al. 2017 train 50 epochs whatever the
+    set size; we fix the update count instead).
     """
 
     hidden: tuple[int, ...] = (128,)  # hidden widths (text: first = layer after the embedding bag)
@@ -135,6 +138,7 @@ class Scratch:
     cnn_width: int = 32  # channels of the first conv (images); doubles twice
     dropout: float = 0.2  # before the head (and MLP hidden layers)
     train: TrainConfig = TrainConfig(epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4)  # shared loop
+    min_steps: int = 300  # at least this many updates: more epochs for tiny labelled sets
 
     def prepare(self, dataset) -> tuple[Any, Any]:
         if dataset.modality != "text":
@@ -154,5 +158,6 @@ class Scratch:
         net = build(X, n_classes, self, torch_generator(rng_init)).to(dev)
         use_generator(net, torch_generator(rng_order, dev))
         yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
-        train(net, to_tensor(X).to(dev), yt, self.train, generator=torch_generator(rng_order))
+        cfg = with_min_steps(self.train, len(yt), self.min_steps)
+        train(net, to_tensor(X).to(dev), yt, cfg, generator=torch_generator(rng_order))
         return TorchModel(net, n_classes, batch_size=512, to_inputs=to_tensor)
