@@ -19,6 +19,10 @@ def _cmd_run(args) -> int:
 
     exp = _experiment(args)
     print(f"{exp.name}: {len(exp.runs)} runs → {exp.results_dir}", file=sys.stderr)
+    if args.prune:
+        gone = RunStore(exp.results_dir).prune({r.run_id for r in exp.runs})
+        print(f"pruned {len(gone)} run(s) this grid no longer produces" + (f": {', '.join(gone)}" if gone else ""),
+              file=sys.stderr)
     rep = run_grid(exp, force=args.force, retry_failed=args.retry_failed, n_jobs=args.jobs,
                    data_dir=args.data_dir, progress=not args.no_progress, executor=args.executor,
                    scheduler=args.scheduler, timeout_s=args.timeout, memory_gb=args.memory_gb,
@@ -112,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     _grid_args(r)
     r.add_argument("--force", action="store_true", help="re-run every run, finished or not")
     r.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed")
+    r.add_argument("--prune", action="store_true",
+                   help="first delete the results dir's runs that this grid (after overrides) does not produce")
     r.add_argument("--jobs", type=_positive(int), help="workers (default: the config's n_jobs)")
     r.add_argument("--executor", default="local", choices=["local", "dask"],
                    help="local process pool (default) or dask.distributed")

@@ -65,6 +65,35 @@ class PluginSpec:
         return self.label or self.name
 
 
+ID_IF_SET = {"id": "if_set"}  # field metadata: hash the field into run ids only when away from its default
+
+
+def identity(obj) -> dict:
+    """``dataclasses.asdict(obj)`` without the fields marked ``metadata=ID_IF_SET``
+    that hold their default (at any depth, dataclasses inside dicts included).
+
+    Fields added to :class:`~bench.loop.Budget` (or to a plugin config) after
+    results exist are declared ``field(default=..., metadata=ID_IF_SET)``: runs
+    that leave them at the default keep their run id, so finished results stay
+    valid; setting them gives a new id.
+    """
+    return _drop_unset(obj, dataclasses.asdict(obj))
+
+
+def _drop_unset(obj, d: dict) -> dict:
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if f.metadata.get("id") == "if_set" and v == f.default:
+            del d[f.name]
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            _drop_unset(v, d[f.name])
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if dataclasses.is_dataclass(item) and not isinstance(item, type):
+                    _drop_unset(item, d[f.name][k])
+    return d
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One grid cell: everything that determines a run's results."""
@@ -80,7 +109,8 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=list)
+        """16 hex digits of the SHA-256 of the canonical JSON of :func:`identity`."""
+        blob = json.dumps(identity(self), sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -30,7 +30,12 @@ class StrategyOutputError(RuntimeError):
 
 @dataclass(frozen=True)
 class Budget:
-    """How many labels, when.  Sizes count the initial set too."""
+    """How many labels, when.  Sizes count the initial set too.
+
+    Every field enters the run id.  A field added later must be declared
+    ``field(default=..., metadata=bench.config.ID_IF_SET)`` so that runs which
+    leave it at its default keep their ids (and their finished results).
+    """
 
     initial: int = 20  # size of the random initial labelled set
     initial_per_class: int | None = None  # if set: this many per class instead of `initial`

@@ -219,16 +219,16 @@ def _acquired_to_error(df, errors=(0.10, 0.05)):
 # Gal, Islam & Ghahramani (2017), Table 1 (MNIST, Bayesian CNN, 3 repetitions).  Mean STD's
 # entries could not be verified here and are left out (None) rather than guessed.
 GAL2017_TABLE1 = {"random": (255, 835), "bald": (145, 335), "variation_ratios": (120, 295),
-                  "entropy": (165, 355), "mean_std": (None, None)}
+                  "max_entropy": (165, 355), "mean_std": (None, None)}
 _GAL_ROWS = tuple({"strategy": s, "target": t, "published": v} for s, pair in GAL2017_TABLE1.items()
                   for t, v in zip(("10% error", "5% error"), pair))
 _GAL_CITATION = ("Gal, Islam & Ghahramani (2017), 'Deep Bayesian Active Learning with Image Data', ICML, "
                  "Table 1: acquired images to reach 10% / 5% test error on MNIST")
-_GAL_NOTE = ("`entropy` is the paper's Max Entropy. The paper's model is a Bayesian CNN (MC dropout); this "
-             "config uses the `scratch` method (3-conv CNN with MC dropout) — see the YAML. Mean STD's "
-             "published numbers are not transcribed (—). bald / variation_ratios / mean_std score a random "
-             "2,000-point subset of the pool each round (`subsample`, as Gal et al.'s code does); `entropy` "
-             "scores the whole pool with the deterministic softmax, not the MC-averaged one.")
+_GAL_NOTE = ("`max_entropy` is the paper's Max Entropy (entropy of the MC-averaged prediction). The paper's "
+             "model is a Bayesian CNN (MC dropout); this config uses the `scratch` method (3-conv CNN with MC dropout) — see the YAML. Mean STD's "
+             "published numbers are not transcribed (—). Every acquisition function except random scores a random "
+             "2,000-point subset of the pool each round with 20 MC-dropout passes (`subsample`, as Gal et al.'s "
+             "code does).")
 
 reproduction(name="gal2017_mnist", config=CONFIG_DIR / "gal2017_mnist.yaml", citation=_GAL_CITATION,
              quantity="acquired images (beyond the initial 20) to reach the target test error",

@@ -75,6 +75,9 @@ def git_commit() -> str | None:
     return (head + ("+dirty" if dirty else "")) or None
 
 
+CELL = ("dataset", "method", "strategy", "seed")  # at most one run per cell in a results directory
+
+
 class RunStore:
     """Reads and writes the files of runs under ``root/runs``."""
 
@@ -185,4 +188,28 @@ class RunStore:
             frames.append(df)
         if not frames:
             raise FileNotFoundError(f"no finished runs under {self.runs}; run `altbench run` first")
-        return pd.concat(frames, ignore_index=True)
+        df = pd.concat(frames, ignore_index=True)
+        ids = df.groupby(list(CELL), sort=True)["run_id"].unique()
+        clash = ids[ids.map(len) > 1]
+        if len(clash):
+            cell = "/".join(map(str, clash.index[0]))
+            raise ValueError(f"{self.runs} holds {len(clash)} dataset/method/strategy/seed cell(s) with more "
+                             f"than one run (e.g. {cell}: {', '.join(clash.iloc[0])}), left by an older config "
+                             "or a different budget; `altbench run CONFIG --prune` deletes the runs CONFIG no "
+                             "longer produces") from None
+        return df
+
+    def prune(self, keep: set[str]) -> list[str]:
+        """Delete every run (finished, failed or checkpointed) whose id is not in ``keep``;
+        runs locked by a live process are left alone.  Returns the deleted ids."""
+        ids = {p.name.split(".")[0] for p in self.runs.glob("*")}
+        gone = []
+        for run_id in sorted(ids - keep):
+            with self.claim(run_id) as mine:
+                if not mine:  # being executed right now
+                    continue
+                for suffix in (".parquet", ".json", ".jsonl", ".failed.json"):
+                    self.path(run_id, suffix).unlink(missing_ok=True)
+            self.path(run_id, ".lock").unlink(missing_ok=True)
+            gone.append(run_id)
+        return gone

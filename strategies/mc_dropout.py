@@ -1,4 +1,4 @@
-"""Uncertainty from MC-dropout samples: BALD, variation ratios, mean STD.
+"""Uncertainty from MC-dropout samples: BALD, max entropy, variation ratios, mean STD.
 
 Each score maps T stochastic predictions of a chunk of the pool, shape
 (n, C, T), to (n,) scores (higher = more informative).  The pool is scored
@@ -32,6 +32,12 @@ def bald_score(pt: np.ndarray) -> np.ndarray:
     return np.maximum(h_mean - mean_h, 0.0)
 
 
+def max_entropy_score(pt: np.ndarray) -> np.ndarray:
+    """Predictive entropy H[E_t p_t] of the MC-averaged prediction (Shannon 1948;
+    Gal et al. 2017's "Max Entropy").  pt: (n, C, T) → (n,)."""
+    return -_xlogx(pt.mean(axis=2)).sum(axis=1)
+
+
 def variation_ratio_score(pt: np.ndarray) -> np.ndarray:
     """1 − (count of the modal argmax class)/T (Freeman 1965; Gal et al. 2017).
     pt: (n, C, T) → (n,)."""
@@ -47,7 +53,8 @@ def mean_std_score(pt: np.ndarray) -> np.ndarray:
 
 
 MC_SCORES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "bald": bald_score, "variation_ratios": variation_ratio_score, "mean_std": mean_std_score}
+    "bald": bald_score, "max_entropy": max_entropy_score, "variation_ratios": variation_ratio_score,
+    "mean_std": mean_std_score}
 
 
 def mc_scores(view: ModelView, pool: IntArray, score: Callable[[np.ndarray], np.ndarray],
@@ -89,6 +96,16 @@ class Bald(_McStrategy):
     Ghahramani 2017); samples (n, C, T) from ``view.predict_proba_mc``."""
 
     score_name = "bald"
+
+
+@STRATEGIES.register(name="max_entropy")
+@dataclass(frozen=True)
+class MaxEntropy(_McStrategy):
+    """Top-``budget`` entropy of the MC-dropout-averaged prediction (Gal et al.
+    2017's Max Entropy; ``entropy`` is the same score on the deterministic
+    softmax); samples (n, C, T)."""
+
+    score_name = "max_entropy"
 
 
 @STRATEGIES.register(name="variation_ratios")

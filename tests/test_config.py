@@ -43,6 +43,35 @@ def test_run_id_is_hash_of_resolved_config(tmp_path):
     assert len({r.run_id for r in a.runs}) == len(a.runs)
 
 
+def test_committed_run_ids_are_stable():
+    """The id of a run is part of the results format: the committed quickstart
+    results must be found under the ids today's code computes."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    exp = load_experiment(root / "bench/configs/quickstart.yaml")
+    committed = {p.stem for p in (root / "results/quickstart/runs").glob("*.parquet")}
+    assert {r.run_id for r in exp.runs} == committed
+
+
+def test_fields_added_with_id_if_set_keep_old_run_ids(tmp_path):
+    import dataclasses
+
+    from bench.config import ID_IF_SET
+    from bench.loop import Budget
+
+    @dataclasses.dataclass(frozen=True)
+    class BudgetV2(Budget):  # a later version with one more field
+        cost_per_label: float = dataclasses.field(default=1.0, metadata=ID_IF_SET)
+
+    run = load_experiment(write(tmp_path, BASE)).runs[0]
+    same = dataclasses.replace(run, budget=BudgetV2(**dataclasses.asdict(run.budget)))
+    assert same.run_id == run.run_id
+    changed = dataclasses.replace(same, budget=dataclasses.replace(same.budget, cost_per_label=2.0))
+    assert changed.run_id != run.run_id
+    assert "cost_per_label" in changed.to_dict()["budget"]  # the run record still stores every field
+
+
 def test_overrides(tmp_path):
     exp = load_experiment(write(tmp_path, BASE), ["budget.total=21", "seeds=[5, 9]", "methods.0={name: mlp, hidden: [8]}",
                                                   "strategies=[entropy]"])

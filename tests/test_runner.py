@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -89,6 +90,27 @@ def test_failing_run_is_recorded_and_the_rest_completes(tmp_path):
     store = RunStore(exp.results_dir)
     failed = json.loads(store.path(rep.failed[0][0], ".failed.json").read_text())
     assert "lower budget.total" in failed["error"] and "Traceback" in failed["traceback"]
+
+
+def test_stale_runs_are_refused_by_reports_and_pruned(tmp_path):
+    """A changed method default gives new run ids; the old runs must not be averaged in."""
+    old = experiment(tmp_path, overrides=["datasets=[iris]", "methods=[{name: logreg, C: 1.0}]", "seeds=1"])
+    run_grid(old, progress=False)
+    new = experiment(tmp_path, overrides=["datasets=[iris]", "methods=[{name: logreg, max_iter: 999}]", "seeds=1"])
+    # label them "logreg", as if logreg's default itself had changed: same cells, new run ids
+    new = dataclasses.replace(new, runs=tuple(dataclasses.replace(r, method=dataclasses.replace(r.method, label="logreg"))
+                                              for r in new.runs))
+    run_grid(new, progress=False)
+    store = RunStore(old.results_dir)
+    assert len(store.finished_ids()) == 4
+    with pytest.raises(ValueError, match="more than one run .*--prune"):
+        store.read_results()
+    stale = {r.run_id for r in old.runs}
+    store.path(sorted(stale)[0], ".jsonl").write_text("{}\n")  # checkpoint of a stale run: pruned too
+    assert set(store.prune({r.run_id for r in new.runs})) == stale
+    assert set(store.finished_ids()) == {r.run_id for r in new.runs}
+    assert not list(store.runs.glob(f"{sorted(stale)[0]}*"))
+    assert len(store.read_results()) > 0
 
 
 def _cli(*args, cwd=None):

@@ -14,7 +14,7 @@ from strategies.cal import Cal
 from strategies.coreset import coreset
 from strategies.density import mean_cosine
 from strategies.egl import egl_score
-from strategies.mc_dropout import Bald, bald_score, mean_std_score, variation_ratio_score
+from strategies.mc_dropout import Bald, bald_score, max_entropy_score, mean_std_score, variation_ratio_score
 from strategies.probcover import ProbCover
 from strategies.stochastic import gumbel_top_k, log_weights
 from strategies.testing import FakeView, blobs_view, softmax
@@ -180,6 +180,8 @@ def test_mc_scores_match_definitions():
     np.testing.assert_allclose(variation_ratio_score(pt), vr)
     ms = [np.mean([pt[i, c].std() for c in range(3)]) for i in range(5)]
     np.testing.assert_allclose(mean_std_score(pt), ms)
+    np.testing.assert_allclose(max_entropy_score(pt), [H(pt[i].mean(1)) for i in range(5)], rtol=1e-12)
+    assert (max_entropy_score(pt) >= bald_score(pt)).all()  # H[E p] = BALD + E H[p] ≥ BALD
 
 
 def brute_joint_entropy(pts):
