@@ -328,21 +328,21 @@ def _error_by_labels(df):
 
 
 # Howard & Ruder (2018), ULMFiT.  Table 4: TREC-6 validation error of ULMFiT without / with LM
-# pretraining on the full training set (5,452 questions).  Figure 3 (error vs 100…5,452 labels,
-# from scratch vs ULMFiT) is only a plot: its values are not transcribed (None) rather than guessed.
+# pretraining on the full training set (5,452 questions).  Figure 3 (error vs 100…5,452 labels) is
+# only a plot, so its values are not transcribed; the headline experiment gives our curve.
 _ULMFIT_ROWS = ({"dataset": "trec6", "method": "scratch", "n_labelled": 5452, "published": 10.67},
-                {"dataset": "trec6", "method": "ulmfit", "n_labelled": 5452, "published": 5.69},
-                {"dataset": "trec6", "method": "scratch", "n_labelled": 100, "published": None},
-                {"dataset": "trec6", "method": "ulmfit", "n_labelled": 100, "published": None})
-reproduction(name="ulmfit2018_transfer", config=CONFIG_DIR.parent / "headline_transfer.yaml",
+                {"dataset": "trec6", "method": "ulmfit", "n_labelled": 5452, "published": 5.69})
+reproduction(name="ulmfit2018_transfer", config=CONFIG_DIR / "ulmfit2018_transfer.yaml",
              citation=("Howard & Ruder (2018), 'Universal Language Model Fine-tuning for Text Classification', "
-                       "ACL — Fig. 3 (error vs number of labelled examples, scratch vs pretrained) and Table 4 "
-                       "(TREC-6 validation error without / with pretraining, full training set)"),
-             quantity="test error (%) of random sampling, mean over seeds, by labelled-set size",
+                       "ACL — Table 4 (TREC-6 error without / with pretraining, full training set)"),
+             quantity="test error (%) on the full TREC-6 training set, mean over seeds",
              keys=("dataset", "method", "n_labelled"), published=_ULMFIT_ROWS,
-             note=("Published: Table 4 (validation error, full 5,452-question training set; 'scratch' row = "
-                   "ULMFiT without pretraining, 'ulmfit' = with WikiText-103 pretraining). Figure 3's values "
-                   "(e.g. at 100 labels) are only plotted in the paper, so they are left empty (—). Ours: "
-                   "headline_transfer (all-MiniLM-L6-v2 linear-probe / finetune, bag-of-embeddings scratch; "
-                   "ulmfit only where it was run); full-data rows need budget.schedule to end at 5452. "
-                   "Our numbers are test error, the paper's validation error."))(_error_by_labels)
+             note=("Published: Table 4, validation error with all 5,452 training questions: 'scratch' = ULMFiT's "
+                   "AWD-LSTM classifier without pretraining, 'ulmfit' = with WikiText-103 LM pretraining and "
+                   "target-task LM fine-tuning. Ours, same rows: a bag-of-embeddings model from random init, "
+                   "and all-MiniLM-L6-v2 trained with ULMFiT's classifier recipe (discriminative and slanted "
+                   "triangular LRs, gradual unfreezing) but no LM fine-tuning stage; linear-probe and finetune "
+                   "(same encoder) have no published counterpart. The claim under test is the gap that "
+                   "pretraining buys, not the absolute numbers: the models differ. Our numbers are test error, "
+                   "the paper's validation error. The learning curve below full data (the paper's Fig. 3) is "
+                   "the headline experiment, results/headline_transfer/."))(_error_by_labels)

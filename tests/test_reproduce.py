@@ -108,10 +108,7 @@ def test_bundled_reproductions_are_well_formed(name):
     raw = read_yaml(repro.config)
     ExperimentModel.model_validate(raw)  # schema-valid
     load_experiment(repro.config, [])  # every plugin and parameter resolves
-    if name == "ulmfit2018_transfer":  # reuses the headline experiment, results and all
-        assert raw["name"] == "headline_transfer"
-    else:
-        assert raw["name"] == name and repro.config.parent == CONFIG_DIR
+    assert raw["name"] == name and repro.config.parent == CONFIG_DIR
     if "strategy" in repro.keys:
         names = {s if isinstance(s, str) else s["name"] for s in raw["strategies"]}
         assert {r["strategy"] for r in repro.published} <= names
