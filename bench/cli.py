@@ -54,10 +54,14 @@ def _experiment(args):
 def _cmd_status(args) -> int:
     from bench.runner import grid_status
 
+    from bench.store import RunStore
+
     exp = _experiment(args)
     counts = grid_status(exp)
+    other = set(RunStore(exp.results_dir).finished_ids()) - {r.run_id for r in exp.runs}
     print(f"{exp.name} ({exp.results_dir}): " + ", ".join(f"{k} {v}" for k, v in counts.items())
-          + f" of {len(exp.runs)}")
+          + f" of {len(exp.runs)}" + (f"; {len(other)} other finished run(s) in the directory, not in this "
+                                      "grid (`altbench run CONFIG --prune` deletes them)" if other else ""))
     return 0
 
 

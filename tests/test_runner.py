@@ -128,6 +128,19 @@ def test_cli_run_writes_table_and_plot(tmp_path):
     assert "skipped (already finished or failed) 4" in again.stderr
 
 
+def test_cli_status_names_and_run_prune_deletes_runs_outside_the_grid(tmp_path):
+    p = tmp_path / "e.yaml"
+    p.write_text(textwrap.dedent(EXP.format(out=tmp_path / "pr", jobs=1)))
+    grid = ["datasets=[iris]", "methods=[logreg]", "strategies=[random]"]
+    assert _cli("run", str(p), *grid, "seeds=2", "--no-progress", "--no-report").returncode == 0
+    status = _cli("status", str(p), *grid, "seeds=1")
+    assert "done 1" in status.stdout and "1 other finished run(s)" in status.stdout, status.stdout
+    pruned = _cli("run", str(p), *grid, "seeds=1", "--prune", "--no-progress", "--no-report")
+    assert pruned.returncode == 0 and "pruned 1 run(s)" in pruned.stderr, pruned.stderr
+    assert len(RunStore(tmp_path / "pr").finished_ids()) == 1
+    assert "other finished" not in _cli("status", str(p), *grid, "seeds=1").stdout
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "strategies=[margn]"], "did you mean margin"),
     (["run", "nope.yaml"], "not found"),
