@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"--exclude takes only strategies with a recorded reason ({', '.join(SKIP_REASONS)}); "
                  f"got {', '.join(unknown)}")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         json_path = os.path.join(tmp, "bench.json")
         proc = subprocess.run(pytest_command(args.size, args.exclude, json_path), cwd=ROOT)
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"benchmarks failed (pytest exit {proc.returncode}); {args.out} left unchanged", file=sys.stderr)
             return proc.returncode
         report = json.loads(Path(json_path).read_text())
+    load_after = os.getloadavg()[0]
     info = report["machine_info"]
     regenerate = "python scripts/bench_table.py " + shlex.join(
         [a for a in (argv if argv is not None else sys.argv[1:])])
     lines = [f"# regenerate: {regenerate}",
              f"# {info.get('cpu', {}).get('count', os.cpu_count())} CPUs ({platform.machine()}), "
-             f"Python {info.get('python_version')}, {report['datetime']}; strategies use 2 torch/BLAS threads; "
+             f"Python {info.get('python_version')}, {report['datetime']}; 1-min load average {load_before:.1f} "
+             f"before, {load_after:.1f} after (other jobs inflate the times); strategies use 2 torch/BLAS threads; "
              "seconds for one query round; budget 1000 (batchbald 100), d=384, C=10, 100 labelled; "
              "peak-memory checks (coreset, badge, uncertainty < 2 GB) passed"]
     lines += [f"# {name} omitted: {SKIP_REASONS[name]}" for name in args.exclude]
