@@ -53,7 +53,6 @@ def _experiment(args):
 
 def _cmd_status(args) -> int:
     from bench.runner import grid_status
-
     from bench.store import RunStore
 
     exp = _experiment(args)

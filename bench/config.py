@@ -80,17 +80,18 @@ def identity(obj) -> dict:
     return _drop_unset(obj, dataclasses.asdict(obj))
 
 
-def _drop_unset(obj, d: dict) -> dict:
-    for f in dataclasses.fields(obj):
-        v = getattr(obj, f.name)
-        if f.metadata.get("id") == "if_set" and v == f.default:
-            del d[f.name]
-        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
-            _drop_unset(v, d[f.name])
-        elif isinstance(v, dict):
-            for k, item in v.items():
-                if dataclasses.is_dataclass(item) and not isinstance(item, type):
-                    _drop_unset(item, d[f.name][k])
+def _drop_unset(obj, d):
+    """Remove from ``d`` (``asdict`` of ``obj``) the ID_IF_SET fields at their default; recurse."""
+    if isinstance(obj, dict):
+        for k, item in obj.items():
+            _drop_unset(item, d[k])
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if f.metadata.get("id") == "if_set" and v == f.default:
+                del d[f.name]
+            else:
+                _drop_unset(v, d[f.name])
     return d
 
 

@@ -225,10 +225,10 @@ _GAL_ROWS = tuple({"strategy": s, "target": t, "published": v} for s, pair in GA
 _GAL_CITATION = ("Gal, Islam & Ghahramani (2017), 'Deep Bayesian Active Learning with Image Data', ICML, "
                  "Table 1: acquired images to reach 10% / 5% test error on MNIST")
 _GAL_NOTE = ("`max_entropy` is the paper's Max Entropy (entropy of the MC-averaged prediction). The paper's "
-             "model is a Bayesian CNN (MC dropout); this config uses the `scratch` method (3-conv CNN with MC dropout) — see the YAML. Mean STD's "
-             "published numbers are not transcribed (—). Every acquisition function except random scores a random "
-             "2,000-point subset of the pool each round with 20 MC-dropout passes (`subsample`, as Gal et al.'s "
-             "code does).")
+             "model is a Bayesian CNN (MC dropout); this config uses the `scratch` method (3-conv CNN with MC "
+             "dropout) — see the YAML. Mean STD's published numbers are not transcribed (—). Every acquisition "
+             "function except random scores a random 2,000-point subset of the pool each round with 20 "
+             "MC-dropout passes (`subsample`, as Gal et al.'s code does).")
 
 reproduction(name="gal2017_mnist", config=CONFIG_DIR / "gal2017_mnist.yaml", citation=_GAL_CITATION,
              quantity="acquired images (beyond the initial 20) to reach the target test error",
@@ -282,11 +282,10 @@ _LU_STRATEGIES = ("random", "least_confidence", "qbc", "coreset")
 
 
 def _zhan_published(datasets=None) -> tuple[dict, ...]:
-    keep = (lambda d: True) if datasets is None else (lambda d: d in datasets)
     rows = [{"dataset": f"zhan_{d}", "strategy": "random", "published": v}
-            for d, v in ZHAN2021_TABLE3_RS.items() if keep(d)]
+            for d, v in ZHAN2021_TABLE3_RS.items() if datasets is None or d in datasets]
     rows += [{"dataset": f"zhan_{d}", "strategy": s, "published": v}
-             for (d, s), v in ZHAN2021_TABLE3_BEST.items() if keep(d)]
+             for (d, s), v in ZHAN2021_TABLE3_BEST.items() if datasets is None or d in datasets]
     return tuple(rows)
 
 

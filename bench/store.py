@@ -202,7 +202,7 @@ class RunStore:
     def prune(self, keep: set[str]) -> list[str]:
         """Delete every run (finished, failed or checkpointed) whose id is not in ``keep``;
         runs locked by a live process are left alone.  Returns the deleted ids."""
-        ids = {p.name.split(".")[0] for p in self.runs.glob("*")}
+        ids = {p.name.split(".")[0] for p in self.runs.glob("[!.]*")}  # not the hidden temp files of writes
         gone = []
         for run_id in sorted(ids - keep):
             with self.claim(run_id) as mine:

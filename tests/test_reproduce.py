@@ -125,7 +125,8 @@ def test_zhan_published_rows_are_table3_and_the_reference_is_lu2023():
     assert sum(s == "random" for _, s in pub) == 26  # Table 3: the binary datasets
     assert not any(d in ("zhan_iris", "zhan_glass", "zhan_seeds") for d, _ in pub)  # multi-class: none
     assert {r["dataset"] for r in small.published} < {r["dataset"] for r in full.published}
-    rows = [{"run_id": s, "dataset": "zhan_heart", "method": "svm_rbf", "strategy": s, "seed": 0, "round": 0, "n_labelled": n, "accuracy": 0.8, "macro_f1": 0.8, "query_seconds": 0.0, "fit_seconds": 0.0}
+    rows = [{"run_id": s, "dataset": "zhan_heart", "method": "svm_rbf", "strategy": s, "seed": 0, "round": 0,
+             "n_labelled": n, "accuracy": 0.8, "macro_f1": 0.8, "query_seconds": 0.0, "fit_seconds": 0.0}
             for s in ("random", "qbc") for n in (20, 21)]
     table = compare(small, pd.DataFrame(rows))
     assert list(table.columns) == ["dataset", "strategy", "published", "reference", "ours", "diff"]

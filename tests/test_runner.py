@@ -98,8 +98,8 @@ def test_stale_runs_are_refused_by_reports_and_pruned(tmp_path):
     run_grid(old, progress=False)
     new = experiment(tmp_path, overrides=["datasets=[iris]", "methods=[{name: logreg, max_iter: 999}]", "seeds=1"])
     # label them "logreg", as if logreg's default itself had changed: same cells, new run ids
-    new = dataclasses.replace(new, runs=tuple(dataclasses.replace(r, method=dataclasses.replace(r.method, label="logreg"))
-                                              for r in new.runs))
+    relabel = lambda r: dataclasses.replace(r, method=dataclasses.replace(r.method, label="logreg"))  # noqa: E731
+    new = dataclasses.replace(new, runs=tuple(relabel(r) for r in new.runs))
     run_grid(new, progress=False)
     store = RunStore(old.results_dir)
     assert len(store.finished_ids()) == 4
@@ -107,6 +107,7 @@ def test_stale_runs_are_refused_by_reports_and_pruned(tmp_path):
         store.read_results()
     stale = {r.run_id for r in old.runs}
     store.path(sorted(stale)[0], ".jsonl").write_text("{}\n")  # checkpoint of a stale run: pruned too
+    (store.runs / ".x.parquet.abc.tmp").write_bytes(b"")  # a write in flight is no run
     assert set(store.prune({r.run_id for r in new.runs})) == stale
     assert set(store.finished_ids()) == {r.run_id for r in new.runs}
     assert not list(store.runs.glob(f"{sorted(stale)[0]}*"))

@@ -9,7 +9,6 @@ so training noise and MC-dropout samples come from the run's generators.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
