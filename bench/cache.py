@@ -8,6 +8,13 @@ instead of re-encoding.  Files are written to a temporary name and renamed
 (``os.replace``), so a killed run or two concurrent workers never leave a
 half-written entry.
 
+One encode per entry across workers: a miss takes an exclusive ``flock`` on
+``<key>.lock`` around "check → encode → write", so a second worker waits and
+then reads the first one's files.  An entry that does not load (truncated or
+damaged ``.npy``) is logged as a warning on the ``altbench`` logger and
+rebuilt.  A full or read-only cache directory gives a one-line
+:class:`bench.atomic.StorageError`.
+
 Location: ``$ALTBENCH_CACHE_DIR`` if set, else ``<user cache>/altbench/embeddings``.
 """
 
@@ -16,13 +23,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from bench.atomic import atomic_open
+from bench.atomic import CACHE_HINT, atomic_open, atomic_write_bytes, exclusive_lock
+
+log = logging.getLogger("altbench")
 
 CACHE_ENV = "ALTBENCH_CACHE_DIR"
 FORMAT_VERSION = 1  # bump when the stored layout or an encoder's semantics change
@@ -47,7 +57,7 @@ def feature_key(backbone_name: str, backbone_config: Any, dataset_fingerprint: s
 
 
 def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    with atomic_open(path) as fh:
+    with atomic_open(path, hint=CACHE_HINT) as fh:
         np.save(fh, np.ascontiguousarray(arr, dtype=np.float32))
 
 
@@ -68,16 +78,37 @@ class FeatureCache:
 
     def get_or_compute(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]],
                        meta: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Memory-mapped (train (n, d), test (m, d)); ``compute()`` runs only on a miss."""
+        """Memory-mapped (train (n, d), test (m, d)); ``compute()`` runs only on a miss, in one process."""
+        found = self._load(key)
+        if found is None:
+            with exclusive_lock(self.root / f"{key}.lock", hint=CACHE_HINT):
+                found = self._load(key)  # another worker may have written it while we waited
+                if found is None:
+                    found = self._build(key, compute, meta)
+                    self.misses += 1
+                    return found
+        self.hits += 1
+        return found
+
+    def _load(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The entry memory-mapped, or None if absent or damaged (a damaged one is reported)."""
         p_train, p_test = self.paths(key)
-        if p_train.is_file() and p_test.is_file():
-            self.hits += 1
-        else:
-            self.misses += 1
-            self.root.mkdir(parents=True, exist_ok=True)
-            F_train, F_test = compute()
-            _save_atomic(p_test, F_test)  # train last: its presence marks a complete entry
-            _save_atomic(p_train, F_train)
-            if meta is not None:
-                (self.root / f"{key}.json").write_text(json.dumps(meta, sort_keys=True, default=list))
+        if not p_train.is_file():  # train is written last: no train file, no entry
+            return None
+        try:
+            return np.load(p_train, mmap_mode="r"), np.load(p_test, mmap_mode="r")
+        except (OSError, ValueError, EOFError) as exc:
+            log.warning("feature cache entry %s in %s is damaged (%s); rebuilding it", key, self.root,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return None
+
+    def _build(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]],
+               meta: dict | None) -> tuple[np.ndarray, np.ndarray]:
+        F_train, F_test = compute()
+        p_train, p_test = self.paths(key)
+        _save_atomic(p_test, F_test)  # train last: its presence marks a complete entry
+        _save_atomic(p_train, F_train)
+        if meta is not None:
+            atomic_write_bytes(self.root / f"{key}.json", json.dumps(meta, sort_keys=True, default=list).encode(),
+                               hint=CACHE_HINT)
         return np.load(p_train, mmap_mode="r"), np.load(p_test, mmap_mode="r")

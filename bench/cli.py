@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from bench.registry import REGISTRIES
 
 # Modules that add their own subcommand via ``register(subparsers)``.
-COMMAND_MODULES = ("bench.datasets.cli", "bench.reproduce")
+COMMAND_MODULES = ("bench.datasets.cli", "bench.reproduce", "bench.verify")
 
 
 def _cmd_run(args) -> int:
@@ -26,7 +28,7 @@ def _cmd_run(args) -> int:
     rep = run_grid(exp, force=args.force, retry_failed=args.retry_failed, n_jobs=args.jobs,
                    data_dir=args.data_dir, progress=not args.no_progress, executor=args.executor,
                    scheduler=args.scheduler, timeout_s=args.timeout, memory_gb=args.memory_gb,
-                   log_level=args.log_level, tensorboard_dir=args.tensorboard)
+                   log_level=args.log_level, tensorboard_dir=args.tensorboard, threads=args.threads)
     print(f"done {rep.done}, skipped (already finished or failed) {rep.skipped}, failed {len(rep.failed)}"
           + (f", busy in another process {rep.busy}" if rep.busy else ""), file=sys.stderr)
     cmd = "altbench run" + (f" {args.config}" if args.config else "") + "".join(f" {o}" for o in args.overrides)
@@ -105,6 +107,11 @@ def _grid_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results-dir", help="results directory instead of the config's results_dir")
 
 
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_positive(int),
+                   help="torch/BLAS threads per run (default: $OMP_NUM_THREADS, else cores ÷ jobs)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage dump)."""
 
@@ -121,11 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed")
     r.add_argument("--prune", action="store_true",
                    help="first delete the results dir's runs that this grid (after overrides) does not produce")
-    r.add_argument("--jobs", type=_positive(int), help="workers (default: the config's n_jobs)")
+    r.add_argument("--jobs", type=_positive(int), help="runs at a time (default: the config's n_jobs)")
+    _threads_arg(r)
     r.add_argument("--executor", default="local", choices=["local", "dask"],
-                   help="local process pool (default) or dask.distributed")
+                   help="local: run processes supervised from here (default); or dask.distributed")
     r.add_argument("--scheduler", help="dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
-    r.add_argument("--timeout", type=_positive(float), help="per-run time limit in seconds")
+    r.add_argument("--timeout", type=_positive(float),
+                   help="per-run time limit in seconds (the run's process is killed; the run is recorded failed)")
     r.add_argument("--memory-gb", type=_positive(float), help="per-run memory (address space) limit")
     r.add_argument("--log-level", default="WARNING", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="INFO shows every round of every run")
@@ -151,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for mod in COMMAND_MODULES:
         importlib.import_module(mod).register(sub)
+    _threads_arg(sub.choices["reproduce"])  # the other grid command
     return p
 
 
@@ -160,15 +170,34 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "config", None) is not None and "=" in str(args.config):
         args.overrides.insert(0, str(args.config))
         args.config = None
+    from bench.atomic import StorageError
     from bench.config import ConfigError
     from bench.registry import PluginError
     from bench.runner import WorkerLost
 
+    in_main = threading.current_thread() is threading.main_thread()  # signals only work there
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None  # SLURM's/Docker's stop
     try:
         return args.fn(args)
+    except StorageError as exc:  # disk full or read-only: the grid stopped, finished runs are kept
+        print(f"altbench: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     except (ConfigError, PluginError, FileNotFoundError, ValueError, WorkerLost) as exc:
         print(f"altbench: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("altbench: interrupted; finished runs are kept, re-run to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print("altbench: interrupted; finished runs and rounds are kept — re-run the same command to resume",
+              file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: shut down as on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
+    raise Terminated()

@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from bench import plugin_params
 from bench.loop import Budget
 from bench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
+from bench.strict import (ConfigError, check_path, check_seeds, error_path, load_yaml, plain_error, short,
+                          unknown_key)
+
+__all__ = ["ConfigError", "Experiment", "PluginSpec", "RunConfig", "build_plugin", "load_experiment",
+           "resolve_plugin"]
 
 QUICKSTART = Path(__file__).parent / "configs" / "quickstart.yaml"
-
-
-class ConfigError(ValueError):
-    """A config problem; the message is one line saying what to fix."""
 
 
 class BudgetModel(BaseModel):
@@ -44,10 +45,10 @@ class ExperimentModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    datasets: list[str | dict[str, Any]] = Field(min_length=1)
-    methods: list[str | dict[str, Any]] = Field(min_length=1)
-    strategies: list[str | dict[str, Any]] = Field(min_length=1)
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)] | PositiveInt = 5  # a list, or n = 0..n-1
+    datasets: list[Any] = Field(min_length=1)  # entries: a plugin name or {name: ..., params}
+    methods: list[Any] = Field(min_length=1)
+    strategies: list[Any] = Field(min_length=1)
+    seeds: Any = 5  # a list, or n = 0..n-1 (checked by bench.strict.check_seeds)
     budget: BudgetModel = BudgetModel()
     results_dir: str | None = None  # default results/<name>
     n_jobs: PositiveInt = 2  # worker processes
@@ -125,6 +126,15 @@ class Experiment:
 
 
 # ---------------------------------------------------------------- parsing
+PLUGIN_LISTS = ("datasets", "methods", "strategies")
+EXAMPLES = {  # what to write, for messages about a top-level or budget key
+    "name": "my_experiment", "datasets": "[digits]", "methods": "[logreg]", "strategies": "[random, margin]",
+    "seeds": "5", "n_jobs": "2", "results_dir": "results/my_experiment", "budget": "{total: 200}",
+    "budget.initial": "20", "budget.initial_per_class": "2", "budget.initial_all_classes": "true",
+    "budget.query": "10", "budget.total": "200", "budget.schedule": "[50, 100, 200]",
+}
+
+
 def parse_overrides(items: list[str]) -> list[tuple[list[str], Any]]:
     out = []
     for item in items:
@@ -132,22 +142,30 @@ def parse_overrides(items: list[str]) -> list[tuple[list[str], Any]]:
         if not eq or not key:
             raise ConfigError(f"override {item!r} is not key=value (e.g. budget.total=300)")
         try:
-            out.append((key.split("."), yaml.safe_load(value)))
+            out.append((key.split("."), load_yaml(value)))
+        except ConfigError as exc:
+            raise ConfigError(f"override {item!r}: {exc}") from None
         except yaml.YAMLError:
             raise ConfigError(f"override {item!r}: value is not valid YAML") from None
     return out
+
+
+def _child(node: Any, part: str, path: list[str]) -> Any:
+    """``node[part]`` for descending an override path; a plugin given by name becomes ``{name: ...}``."""
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        if isinstance(node[int(part)], str) and path[0] in PLUGIN_LISTS:
+            node[int(part)] = {"name": node[int(part)]}  # methods.0.C=0.5 on `methods: [logreg]`
+        return node[int(part)]
+    if isinstance(node, dict):
+        return node.setdefault(part, {})
+    raise ConfigError(f"override {'.'.join(path)}: {part!r} is not a mapping key or list index")
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     for path, value in parse_overrides(overrides):
         node: Any = raw
         for part in path[:-1]:
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict):
-                node = node.setdefault(part, {})
-            else:
-                raise ConfigError(f"override {'.'.join(path)}: {part!r} is not a mapping key or list index")
+            node = _child(node, part, path)
         last = path[-1]
         if isinstance(node, list) and last.isdigit() and int(last) < len(node):
             node[int(last)] = value
@@ -162,7 +180,9 @@ def read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; pass an existing YAML file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
+    except ConfigError as exc:
+        raise ConfigError(f"{path} {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -174,61 +194,45 @@ def read_yaml(path: Path) -> dict:
 
 def _pydantic_message(exc: pydantic.ValidationError, source: str) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = error_path(err["loc"]) or "(top level)"
     if err["type"] == "extra_forbidden":
-        return f"{source}: unknown key {loc!r}; remove it or check its spelling"
-    return f"{source}: {loc}: {err['msg']} (got {err.get('input')!r}); fix it in the file or with {loc}=VALUE"
+        *parent, key = loc.split(".")
+        model = BudgetModel if parent == ["budget"] else ExperimentModel
+        prefix = "budget." if parent == ["budget"] else ""
+        return str(unknown_key(source, key, model.model_fields, prefix))
+    key = loc if loc in EXAMPLES else loc.rsplit(".", 1)[0]  # budget.schedule.0 → budget.schedule
+    write = f"write e.g. `{key}={EXAMPLES[key]}`" if key in EXAMPLES else f"fix it in the file or with `{loc}=VALUE`"
+    return f"{source}: {loc} {plain_error(err)}; {write}"
 
 
-def resolve_plugin(registry: Registry, item: str | dict, where: str) -> PluginSpec:
+def resolve_plugin(registry: Registry, item: Any, where: str) -> PluginSpec:
     """Look up a plugin and fill its parameters with their defaults."""
     if isinstance(item, str):
         name, params = item, {}
-    else:
+    elif isinstance(item, dict):
         params = dict(item)
         name = params.pop("name", None)
         if not isinstance(name, str):
-            raise ConfigError(f"{where}: a mapping entry needs 'name: <plugin>' (got {item!r})")
+            raise ConfigError(f"{where}: a mapping entry needs 'name: <plugin>' (got {short(item)}); "
+                              f"write e.g. `{{name: NAME, PARAM: VALUE}}`")
+    else:
+        raise ConfigError(f"{where}: an entry is a {registry.singular} name or a mapping with 'name:' "
+                          f"(got {short(item)}); write e.g. `{registry.kind}: [NAME]`")
     try:
         plugin = registry.get(name)
     except PluginError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    resolved = _resolve_params(plugin, params, f"{where} {name!r}")
-    defaults = _resolve_params(plugin, {}, f"{where} {name!r}")
+    resolved = plugin_params.resolve_params(plugin, params, where, name)
+    defaults = plugin_params.default_params(plugin, where, name)
     changed = {k: v for k, v in resolved.items() if v != defaults.get(k)}
     label = name + ("(" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(changed.items())) + ")" if changed else "")
     return PluginSpec(name, resolved, label)
 
 
-def _resolve_params(plugin: Any, params: dict, where: str) -> dict:
-    if dataclasses.is_dataclass(plugin) and isinstance(plugin, type):
-        known = {f.name for f in dataclasses.fields(plugin)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        try:
-            obj = pydantic.TypeAdapter(plugin).validate_python(params)
-        except pydantic.ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{where}: parameter {loc}: {err['msg']} (got {err.get('input')!r})") from None
-        return json.loads(json.dumps(dataclasses.asdict(obj), default=list))
-    sig = inspect.signature(plugin)
-    free = {n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY or (
-        p.default is not p.empty and n not in ("data_dir", "rng"))}
-    unknown = sorted(set(params) - free)
-    if unknown:
-        raise ConfigError(f"{where}: takes no parameter {unknown[0]!r}" +
-                          (f"; known: {', '.join(sorted(free))}" if free else ""))
-    return {n: params.get(n, sig.parameters[n].default) for n in sorted(free)}
-
-
 def build_plugin(registry: Registry, spec: PluginSpec) -> Any:
-    """The callable/object a spec describes (dataclass plugins are constructed)."""
-    plugin = registry.get(spec.name)
-    if dataclasses.is_dataclass(plugin) and isinstance(plugin, type):
-        return pydantic.TypeAdapter(plugin).validate_python(spec.params)
-    return plugin
+    """The object a spec describes: a dataclass plugin constructed from ``spec.params``,
+    a function plugin with ``spec.params`` bound (``functools.partial``)."""
+    return plugin_params.build(registry.get(spec.name), spec.params)
 
 
 def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Experiment:
@@ -239,19 +243,21 @@ def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Expe
         model = ExperimentModel.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ConfigError(_pydantic_message(exc, path.name)) from None
+    seeds = check_seeds(model.seeds, path.name)
+    if model.results_dir is not None:
+        check_path(model.results_dir, "results_dir", path.name)
     b = model.budget
     if b.initial_per_class is None and b.initial > b.total and not b.schedule:
         raise ConfigError(f"{path.name}: budget.initial={b.initial} exceeds budget.total={b.total}; raise total")
     budget = Budget(**b.model_dump())
-    datasets = [resolve_plugin(DATASETS, d, "datasets") for d in model.datasets]
-    methods = [resolve_plugin(METHODS, m, "methods") for m in model.methods]
-    strats = [resolve_plugin(STRATEGIES, s, "strategies") for s in model.strategies]
-    seeds = list(range(model.seeds)) if isinstance(model.seeds, int) else model.seeds
+    datasets = [resolve_plugin(DATASETS, d, f"datasets.{i}") for i, d in enumerate(model.datasets)]
+    methods = [resolve_plugin(METHODS, m, f"methods.{i}") for i, m in enumerate(model.methods)]
+    strats = [resolve_plugin(STRATEGIES, s, f"strategies.{i}") for i, s in enumerate(model.strategies)]
     runs = tuple(RunConfig(d, m, s, seed, budget)
                  for d in datasets for m in methods for s in strats for seed in seeds)
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path.name}: the grid lists the same run twice; remove duplicate entries")
     resolved = model.model_dump(mode="json")
-    results_dir = Path(model.results_dir or f"results/{model.name}")
+    results_dir = Path(f"results/{model.name}" if model.results_dir is None else model.results_dir)
     return Experiment(model.name, runs, results_dir, model.n_jobs, resolved)

@@ -1,13 +1,17 @@
 """Where grid runs execute: one interface, several engines.
 
 An executor maps a function over run configs and yields results as they
-finish.  ``local`` is a joblib/loky process pool (the default); ``dask`` uses
+finish.  The function only supervises: each run executes in its own child
+process (see :mod:`bench.supervise`), so a worker is cheap.  ``local`` (the
+default) supervises ``n_jobs`` runs at a time from threads of the driver;
+``dask`` uses
 dask.distributed, either an existing scheduler (``--scheduler tcp://HOST:PORT``)
 or a LocalCluster it starts.  For HPC, start a dask-jobqueue cluster yourself,
 e.g. ``SLURMCluster(cores=2, processes=1, memory="8GB")``, ``cluster.scale(20)``,
 and pass its ``cluster.scheduler_address`` as ``--scheduler``.  Every worker must
 have altbench importable (same environment) and the results directory on a
-shared filesystem.
+shared filesystem.  On exit with an error or interrupt (Ctrl-C, SIGTERM), an
+executor kills the runs it started, so no process outlives the driver.
 """
 
 from __future__ import annotations
@@ -30,17 +34,29 @@ def executor(name: str):
 @executor("local")
 @contextlib.contextmanager
 def local(n_jobs: int, threads: int, **_: Any) -> Iterator[Callable]:
-    """joblib/loky process pool with ``n_jobs`` workers (in-process when 1)."""
-    from joblib import Parallel, delayed
+    """``n_jobs`` supervisor threads in this process (in the calling thread when 1), each with its run process."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from bench import supervise
+
+    pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="altbench-supervisor")
 
     def imap(fn: Callable, items: Iterable) -> Iterator:
-        items = list(items)
         if n_jobs == 1:
-            return (fn(x) for x in items)
-        return Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
-            delayed(fn)(x) for x in items)
+            yield from (fn(x) for x in items)
+            return
+        for fut in as_completed([pool.submit(fn, x) for x in items]):
+            yield fut.result()
 
-    yield imap
+    try:
+        yield imap
+    except BaseException:
+        supervise.stop_all()  # the supervisors see their runs die and stop too
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        supervise.close_idle()
+        supervise.allow_runs()  # the stop was for this grid's runs only
 
 
 @contextlib.contextmanager
@@ -87,9 +103,15 @@ def dask(n_jobs: int, threads: int, scheduler: str | None = None, **_: Any) -> I
                     dashboard_address=None, silence_logs=logging.WARNING))
                 client = stack.enter_context(Client(cluster))
 
+            futures: list = []
+
             def imap(fn: Callable, items: Iterable) -> Iterator:
-                futures = [client.submit(fn, x, pure=False) for x in items]
+                futures.extend(client.submit(fn, x, pure=False) for x in items)
                 for fut in as_completed(futures):
                     yield fut.result()
 
-            yield imap
+            try:
+                yield imap
+            except BaseException:
+                client.cancel(futures)  # a LocalCluster's workers, and their runs, also go on close
+                raise

@@ -7,15 +7,16 @@ when the labelled set reaches the last size of the budget schedule.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 
 from bench.datasets import Dataset
 from bench.methods import prepare_inputs
+from bench.outputs import BadOutputError, NonFiniteError, check_labels, check_proba  # noqa: F401 (errors re-exported)
 from bench.seeds import Streams
 from bench.view import ModelView
 
@@ -103,12 +104,51 @@ def check_picks(picked: Any, in_pool: np.ndarray, k: int, name: str) -> np.ndarr
     return picked
 
 
+def label_metrics(pred: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Accuracy and macro-F1 over classes 0..C-1 from (n,) predicted and true labels.
+
+    Plain numpy (no input validation), bit-identical to scikit-learn's
+    ``accuracy_score`` and ``f1_score(average="macro", labels=arange(C),
+    zero_division=0)``: per class F1 = 2·tp / (2·tp + fp + fn) = 2·tp /
+    (predicted + true), 0 where that denominator is 0, then the mean.
+    """
+    pred, y = np.asarray(pred, dtype=np.int64), np.asarray(y, dtype=np.int64)
+    hit = pred == y  # (n,)
+    tp = np.bincount(y[hit], minlength=n_classes).astype(np.float64)  # (C,)
+    denom = (np.bincount(pred, minlength=n_classes) + np.bincount(y, minlength=n_classes)).astype(np.float64)
+    f1 = np.divide(2.0 * tp, denom, out=np.zeros(n_classes), where=denom != 0)  # (C,)
+    return {"accuracy": float(hit.mean()), "macro_f1": float(f1.mean())}
+
+
 def evaluate(proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Test-set metrics from (n, C) probabilities."""
-    pred = proba.argmax(1)
-    return {"accuracy": float(accuracy_score(y, pred)),
-            "macro_f1": float(f1_score(y, pred, average="macro", labels=np.arange(proba.shape[1]),
-                                       zero_division=0))}
+    """Test-set metrics from (n, C) probabilities (prediction = argmax)."""
+    return label_metrics(np.asarray(proba).argmax(1), y, np.asarray(proba).shape[1])
+
+
+def predict_test_labels(model: Any, X_test: Any, n: int, n_classes: int, who: str, when: str) -> np.ndarray:
+    """(n,) checked test-set labels: ``model.predict`` if it has one, else argmax of the
+    checked (finite, (n, C), rows summing to 1) ``predict_proba``."""
+    predict = getattr(model, "predict", None)
+    if predict is not None:
+        return check_labels(predict(X_test), n, n_classes, who, when)
+    return check_proba(model.predict_proba(X_test), n, n_classes, who, when).argmax(1)
+
+
+@contextlib.contextmanager
+def naming_round(method_name: str, r: int):
+    """Re-raise a NonFiniteError that does not yet name the method with the method and round prefixed."""
+    try:
+        yield
+    except NonFiniteError as exc:
+        if str(exc).startswith("method "):
+            raise
+        raise NonFiniteError(f"method {method_name!r} in round {r}: {exc}") from exc
+
+
+def train_loss_of(model: Any) -> float | None:
+    """The fitted model's ``train_loss_`` as a float, or None if it records none."""
+    loss = getattr(model, "train_loss_", None)
+    return None if loss is None else float(loss)
 
 
 def check_dataset(ds: Dataset) -> None:
@@ -136,7 +176,11 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
     """Run one AL experiment; returns one record per round.
 
     Record keys: round, n_labelled, accuracy, macro_f1, queried (indices
-    bought after this round's fit), fit_seconds, query_seconds.  ``resume``
+    bought after this round's fit), fit_seconds, query_seconds, train_loss
+    (the model's ``train_loss_``, None if it records none).  A model that
+    returns NaN/inf (probabilities, view outputs, training loss) fails the
+    run with :class:`NonFiniteError`; other unusable test-set outputs with
+    :class:`BadOutputError`.  ``resume``
     holds records of rounds already done (a checkpoint): they are kept, their
     purchases replayed, and the loop continues with the next round, drawing
     exactly the random numbers an uninterrupted run would.
@@ -160,22 +204,26 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
     if len(records) == len(sizes):
         return records
     X_train, X_test = prepare_inputs(method, dataset)
+    y_test = np.asarray(dataset.y_test, dtype=np.int64)
     for r, target in enumerate(sizes[1:] + [None]):
         if r < len(records):
             continue
         t0 = time.perf_counter()
-        model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
-                           rng_init=streams.rng("model", r), rng_order=streams.rng("order", r))
+        with naming_round(method_name, r):
+            model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
+                               rng_init=streams.rng("model", r), rng_order=streams.rng("order", r))
         fit_s = time.perf_counter() - t0
-        rec = {"round": r, "n_labelled": int(len(labelled)),
-               **evaluate(np.asarray(model.predict_proba(X_test)), dataset.y_test),
-               "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0}
+        pred = predict_test_labels(model, X_test, len(y_test), dataset.n_classes,
+                                   f"method {method_name!r}", f" in round {r}")
+        rec = {"round": r, "n_labelled": int(len(labelled)), **label_metrics(pred, y_test, dataset.n_classes),
+               "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0, "train_loss": train_loss_of(model)}
         if target is not None:
             k = target - len(labelled)
             pool = np.flatnonzero(in_pool)
-            view = ModelView(model, X_train, labelled, y[labelled], method_name)
+            view = ModelView(model, X_train, labelled, y[labelled], method_name, al_round=r)
             t1 = time.perf_counter()
-            picked = strategy(view, pool, k, streams.rng("query", r))
+            with naming_round(method_name, r):
+                picked = strategy(view, pool, k, streams.rng("query", r))
             rec["query_seconds"] = time.perf_counter() - t1
             picked = check_picks(picked, in_pool, k, strategy_name)
             in_pool[picked] = False

@@ -98,7 +98,8 @@ class Registry:
             obj = ep.load()
         except Exception as exc:  # broken third-party plugin: say which one
             raise PluginError(
-                f"{self.singular} {name!r} ({ep.value}) failed to import: {exc!r}"
+                f"{self.singular} {name!r} ({ep.value}) failed to import: {_one_line(exc)}; "
+                "fix or uninstall the package that declares it"
             ) from exc
         self.add(name, obj)  # a decorated built-in has already added itself
         return obj
@@ -120,13 +121,22 @@ def _import_ref(ref: str, kind: str) -> Any:
     module, _, attr = ref.partition(":")
     try:
         obj: Any = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise PluginError(f"cannot load {kind} reference {ref!r}: {exc}; check the module is importable") from exc
+    except Exception as exc:  # the module exists but raised while importing
+        raise PluginError(f"importing module {module!r} failed: {_one_line(exc)}; fix the module or the name") from exc
+    try:
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise PluginError(
-            f"cannot load {kind} reference {ref!r}: {exc}; check the module is importable"
-        ) from exc
+    except AttributeError as exc:
+        raise PluginError(f"cannot load {kind} reference {ref!r}: {exc}; check the name") from exc
     return obj
+
+
+def _one_line(exc: BaseException) -> str:
+    """``ZeroDivisionError: division by zero`` (first line of the message only)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _where(obj: Any) -> str:

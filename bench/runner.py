@@ -3,6 +3,13 @@
 Each run is independent, claims its own lock, checkpoints after every round
 and writes its own files, so a killed grid keeps everything it did and
 re-running it redoes at most the interrupted round of each run.
+
+The executor's task (:func:`_task`) only supervises: each run executes in its
+own child process (:mod:`bench.supervise`), so nothing a run does blocks the
+grid.  A run over ``--timeout`` is killed and recorded as failed; a run whose
+process dies (a signal: segfault, OOM kill) is retried once, from its
+checkpoint, then recorded as failed with the cause.  A :class:`StorageError`
+(disk full, read-only) stops the grid instead: it is no run's fault.
 """
 
 from __future__ import annotations
@@ -12,16 +19,18 @@ import functools
 import json
 import logging
 import resource
-import signal
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
+from bench import supervise
+from bench.atomic import StorageError
 from bench.config import Experiment, RunConfig, build_plugin
 from bench.datasets import load_dataset
-from bench.device import configure_worker, threads_per_worker
+from bench.device import configure_worker, load_warning, resolve_threads
 from bench.executors import EXECUTORS
 from bench.loop import run_active_learning
 from bench.registry import METHODS, STRATEGIES
@@ -37,8 +46,8 @@ class RunSettings:
 
     results_dir: str
     data_dir: str | None = None
-    threads: int = 1  # torch/BLAS threads in the worker
-    timeout_s: float | None = None  # per-run wall-clock limit
+    threads: int = 1  # torch/BLAS threads in the run's process
+    timeout_s: float | None = None  # per-run wall-clock limit, enforced by the supervisor
     memory_gb: float | None = None  # per-run address-space limit
     log_level: str = "WARNING"
     tensorboard_dir: str | None = None  # write per-run scalars here
@@ -50,10 +59,6 @@ class GridReport:
     skipped: int  # already finished (or failed, without --retry-failed)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, one-line error)
     busy: int = 0  # claimed by another process
-
-
-class RunTimeout(Exception):
-    pass
 
 
 class WorkerLost(RuntimeError):
@@ -76,26 +81,17 @@ def _dataset(name: str, params_json: str, data_dir: str | None, seed: int):
 
 
 @contextlib.contextmanager
-def _limits(timeout_s: float | None, memory_gb: float | None):
-    """SIGALRM-based wall-clock limit and RLIMIT_AS memory limit for one run."""
-    old_handler = old_mem = None
-    if timeout_s:
-        def on_alarm(signum, frame):
-            raise RunTimeout(f"run exceeded its time limit of {timeout_s:g} s; raise --timeout or shrink it")
-
-        old_handler = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    if memory_gb:
-        old_mem = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (int(memory_gb * 2**30), old_mem[1]))
+def _memory_limit(memory_gb: float | None):
+    """RLIMIT_AS address-space limit for one run (restored afterwards)."""
+    if not memory_gb:
+        yield
+        return
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (int(memory_gb * 2**30), old[1]))
     try:
         yield
     finally:
-        if timeout_s:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old_handler)
-        if old_mem is not None:
-            resource.setrlimit(resource.RLIMIT_AS, old_mem)
+        resource.setrlimit(resource.RLIMIT_AS, old)
 
 
 def _tensorboard(settings: RunSettings, cfg: RunConfig):
@@ -110,59 +106,110 @@ def _tensorboard(settings: RunSettings, cfg: RunConfig):
 def execute_run(cfg: RunConfig, settings: RunSettings, fresh: bool = False) -> tuple[str, str | None]:
     """Run (or resume) one grid cell in this process; returns (run id, error, or None if done).
 
-    The error "busy" means another process holds the run's lock.
+    The error "busy" means another process holds the run's lock.  ``settings.timeout_s``
+    is not enforced here (only a supervisor outside the run can do that: see :func:`_task`).
     """
+    store = RunStore(Path(settings.results_dir))
+    with store.claim(cfg.run_id) as mine:
+        if not mine:
+            return cfg.run_id, "busy"
+        if store.is_finished(cfg.run_id) and not fresh:
+            return cfg.run_id, None
+        return cfg.run_id, _run_claimed(cfg, settings, fresh)
+
+
+def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | None:
+    """The run itself (its lock is held): None when finished, else the recorded one-line error."""
     configure_worker(settings.threads)
     configure_logging(settings.log_level)
     store = RunStore(Path(settings.results_dir))
     run_id = cfg.run_id
-    with store.claim(run_id) as mine:
-        if not mine:
-            return run_id, "busy"
-        if store.is_finished(run_id) and not fresh:
-            return run_id, None
-        started = datetime.now(timezone.utc).isoformat()
-        done = store.checkpoint(run_id, fresh=fresh)
-        writer = None
-        try:
-            writer = _tensorboard(settings, cfg)
+    started = datetime.now(timezone.utc).isoformat()
+    done = store.checkpoint(run_id, fresh=fresh)
+    writer = None
+    try:
+        writer = _tensorboard(settings, cfg)
 
-            def on_round(rec: dict) -> None:
-                store.append_round(run_id, rec)
-                log.info("run %s round %d: %d labels, accuracy %.4f", run_id, rec["round"],
-                         rec["n_labelled"], rec["accuracy"])
-                if writer is not None:
-                    writer.add_scalar("accuracy", rec["accuracy"], rec["n_labelled"])
-                    writer.add_scalar("macro_f1", rec["macro_f1"], rec["n_labelled"])
-
-            with _limits(settings.timeout_s, settings.memory_gb):
-                dataset = _dataset(cfg.dataset.name, json.dumps(cfg.dataset.params, sort_keys=True),
-                                   settings.data_dir, cfg.seed)
-                method = build_plugin(METHODS, cfg.method)
-                strategy = build_plugin(STRATEGIES, cfg.strategy)
-                records = run_active_learning(dataset, method, strategy, cfg.budget, Streams(cfg.seed),
-                                              names=(cfg.method.key(), cfg.strategy.key()),
-                                              on_round=on_round, resume=done)
-            identity = {"dataset": cfg.dataset.key(), "method": cfg.method.key(),
-                        "strategy": cfg.strategy.key(), "seed": cfg.seed}
-            meta = {"run_id": run_id, "config": cfg.to_dict(), "provenance": provenance(settings.threads),
-                    "started": started, "finished": datetime.now(timezone.utc).isoformat(),
-                    "resumed_at_round": len(done)}
-            store.finish(run_id, identity, records, meta)
-            return run_id, None
-        except (Exception, RunTimeout) as exc:  # isolate: record it, let the grid go on
-            if isinstance(exc, MemoryError):
-                exc = MemoryError(f"run exceeded its memory limit of {settings.memory_gb} GB; raise --memory-gb")
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
-            return run_id, msg
-        finally:
+        def on_round(rec: dict) -> None:
+            store.append_round(run_id, rec)
+            log.info("run %s round %d: %d labels, accuracy %.4f", run_id, rec["round"],
+                     rec["n_labelled"], rec["accuracy"])
             if writer is not None:
-                writer.close()
+                writer.add_scalar("accuracy", rec["accuracy"], rec["n_labelled"])
+                writer.add_scalar("macro_f1", rec["macro_f1"], rec["n_labelled"])
+
+        with _memory_limit(settings.memory_gb):
+            dataset = _dataset(cfg.dataset.name, json.dumps(cfg.dataset.params, sort_keys=True),
+                               settings.data_dir, cfg.seed)
+            method = build_plugin(METHODS, cfg.method)
+            strategy = build_plugin(STRATEGIES, cfg.strategy)
+            records = run_active_learning(dataset, method, strategy, cfg.budget, Streams(cfg.seed),
+                                          names=(cfg.method.key(), cfg.strategy.key()),
+                                          on_round=on_round, resume=done)
+        identity = {"dataset": cfg.dataset.key(), "method": cfg.method.key(),
+                    "strategy": cfg.strategy.key(), "seed": cfg.seed}
+        meta = {"run_id": run_id, "config": cfg.to_dict(), "provenance": provenance(settings.threads),
+                "started": started, "finished": datetime.now(timezone.utc).isoformat(),
+                "resumed_at_round": len(done)}
+        store.finish(run_id, identity, records, meta)
+        return None
+    except StorageError:  # not the run's fault, and recording it would fail too: stop the grid
+        raise
+    except Exception as exc:  # isolate: record it, let the grid go on
+        if isinstance(exc, MemoryError):
+            exc = MemoryError(f"run exceeded its memory limit of {settings.memory_gb} GB; raise --memory-gb")
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
+        return msg
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+LAZY_IMPORTS = ("sklearn.datasets", "sklearn.linear_model", "sklearn.svm", "sklearn.model_selection",
+                "sklearn.metrics", "platformdirs", "threadpoolctl", "pyarrow.pandas_compat",
+                "torch._dynamo")  # imported late by the quickstart's runs (torch._dynamo: 2 s, by torch.optim)
+
+
+@functools.cache
+def _preload() -> tuple[str, ...]:
+    """Modules a run's process starts with (imported once, by the fork server): the runner,
+    what the quickstart's runs import late, and altbench's built-in plugins (3 s saved per run)."""
+    builtin = {ep.module for group in ("altbench.methods", "altbench.strategies", "altbench.datasets")
+               for ep in metadata.entry_points(group=group) if ep.dist is not None and ep.dist.name == "altbench"}
+    return ("bench.runner", *LAZY_IMPORTS, *sorted(builtin))
 
 
 def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
-    return execute_run(*item)
+    """The executor's task: claim the run, then supervise it in a child process (see module doc)."""
+    cfg, settings, fresh = item
+    store = RunStore(Path(settings.results_dir))
+    with store.claim(cfg.run_id) as mine:
+        if not mine:
+            return cfg.run_id, "busy"
+        if store.is_finished(cfg.run_id) and not fresh:
+            return cfg.run_id, None
+        return cfg.run_id, _supervise(cfg, settings, fresh, store)
+
+
+def _supervise(cfg: RunConfig, settings: RunSettings, fresh: bool, store: RunStore) -> str | None:
+    """Run in a child; retry once (from the checkpoint) if it dies; record a death or overrun."""
+    for attempt in (1, 2):
+        end = supervise.run_in_child(_run_claimed, (cfg, settings, fresh and attempt == 1), settings.timeout_s,
+                                     preload=_preload())
+        if end.timed_out:
+            msg = (f"RunTimeout: run exceeded its time limit of {settings.timeout_s:g} s; "
+                   "raise --timeout or shrink the run")
+            detail = f"No Python traceback: the supervisor killed the run's process after {settings.timeout_s:g} s."
+            break
+        if not end.died:
+            return end.value
+        msg = f"WorkerDied: the run's process {end.cause()}, also when retried"
+        detail = (f"No Python traceback: the run's process ended abnormally on attempt {attempt} of 2 "
+                  f"({end.cause()}). Rounds finished before that are kept in the checkpoint.")
+        log.warning("run %s: process %s (attempt %d of 2)", cfg.run_id, end.cause(), attempt)
+    store.fail(cfg.run_id, cfg.to_dict(), msg, detail)
+    return msg
 
 
 def select_runs(exp: Experiment, store: RunStore, *, force: bool, retry_failed: bool) -> list[RunConfig]:
@@ -177,8 +224,13 @@ def select_runs(exp: Experiment, store: RunStore, *, force: bool, retry_failed: 
 def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False, n_jobs: int | None = None,
              data_dir: Path | None = None, progress: bool = True, executor: str = "local",
              scheduler: str | None = None, timeout_s: float | None = None, memory_gb: float | None = None,
-             log_level: str = "WARNING", tensorboard_dir: str | None = None) -> GridReport:
-    """Execute the selected runs of ``exp`` on ``executor``; see :func:`select_runs`."""
+             log_level: str = "WARNING", tensorboard_dir: str | None = None,
+             threads: int | None = None) -> GridReport:
+    """Execute the selected runs of ``exp`` on ``executor``; see :func:`select_runs`.
+
+    ``threads`` per run defaults to ``$OMP_NUM_THREADS``, else cores ÷ jobs.  Raises
+    :class:`StorageError` (finished runs kept) when the results directory cannot be written.
+    """
     from tqdm.auto import tqdm
 
     configure_logging(log_level)
@@ -194,7 +246,9 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
                             "force": force, "retry_failed": retry_failed}, sort_keys=True) + "\n")
     jobs = max(1, min(n_jobs or exp.n_jobs, len(todo) or 1))
     settings = RunSettings(str(exp.results_dir), str(data_dir) if data_dir else None,
-                           threads_per_worker(jobs), timeout_s, memory_gb, log_level, tensorboard_dir)
+                           resolve_threads(threads, jobs), timeout_s, memory_gb, log_level, tensorboard_dir)
+    if todo and (busy_cpu := load_warning(jobs * settings.threads)):
+        log.warning(busy_cpu)
     failed, busy = [], 0
     t0 = time.perf_counter()
     with tqdm(total=len(todo), desc=exp.name, unit="run", disable=not progress) as bar, \
@@ -207,9 +261,9 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
                     failed.append((run_id, err))
                     bar.write(f"run {run_id} failed: {err}")
                 bar.update(1)
-        except (KeyboardInterrupt, RunTimeout):
+        except (KeyboardInterrupt, StorageError):
             raise
-        except Exception as exc:  # loky TerminatedWorkerError, dask KilledWorker, ...
+        except Exception as exc:  # dask KilledWorker, a lost connection, ...
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise WorkerLost(f"a worker died ({type(exc).__name__}: {first[:160]}); "
                              "finished runs and rounds are kept, re-run the same command to resume") from None
@@ -222,10 +276,13 @@ def grid_status(exp: Experiment) -> dict[str, int]:
     store = RunStore(exp.results_dir)
     counts = {"done": 0, "failed": 0, "partial": 0, "pending": 0}
     for r in exp.runs:
-        if store.is_finished(r.run_id):
+        state = store.verify(r.run_id)  # a corrupt results file is moved aside: re-run by `run`
+        if state == "ok":
             counts["done"] += 1
         elif store.is_failed(r.run_id):
             counts["failed"] += 1
+        elif state == "corrupt":
+            counts["corrupt"] = counts.get("corrupt", 0) + 1  # only when there are any
         elif store.rounds_done(r.run_id):
             counts["partial"] += 1
         else:

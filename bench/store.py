@@ -6,73 +6,104 @@ Layout under a results directory::
     runs/<run_id>.parquet       the results: deterministic per-round metrics
                                 (byte-identical for the same config + seed)
     runs/<run_id>.json          run record: resolved config, provenance
-                                (versions, git commit, host, threads) and
-                                per-round fit/query seconds (not deterministic)
+                                (versions, git commit, host, threads, hardware),
+                                per-round fit/query seconds and train loss (not
+                                deterministic), and the SHA-256 of the .parquet
     runs/<run_id>.failed.json   traceback of a run that raised
     runs/<run_id>.lock          held (flock) by the process executing the run;
                                 removed once the run has finished
+    runs/<run_id>.parquet.corrupt   a results file that failed verification,
+                                kept for inspection until the run is re-run
 
-A run is finished when its ``.parquet`` exists; it is written last, through a
-temporary file and ``os.replace``, so a crash never leaves a half file.  The
-``.jsonl`` is the per-round checkpoint: each line is one finished round
-(metrics and the indices it bought), fsync'ed; because every round's random
-streams are derived from (seed, round) alone, the labelled set and the next
-round's randomness are fully restored from those lines.  A line cut short by
-a crash is ignored, so at most the interrupted round is redone.
+**Finished and verified.**  The ``.json`` is written first, then (last,
+through a temporary file and ``os.replace``) the ``.parquet``, so a crash
+never leaves a half file.  :meth:`RunStore.verify` (behind ``is_finished``,
+used by ``run`` and ``status``) checks that the parquet is present, the record
+parses and the parquet's SHA-256 matches the record's ``parquet_sha256``
+(records written before that field existed: the parquet must read).  A
+corrupt results file is moved aside to ``<run_id>.parquet.corrupt`` with a
+warning on the ``altbench`` logger; the run then counts as not finished (and
+as "corrupt" until it has been re-run), so ``altbench run`` recomputes it.
+
+**Checkpoint.**  The ``.jsonl`` holds one line per finished round (metrics and
+the indices it bought) with a trailing ``"sha"`` field: the first 16 hex
+digits of the SHA-256 of the round's canonical JSON (sorted keys, no spaces).
+Every round's random streams derive from (seed, round) alone, so the labelled
+set and the next round's randomness are restored from those lines.  Reading
+stops at the first damaged line (cut short, not JSON, checksum mismatch,
+missing fields, out of order): it and the lines after it are dropped (a
+checksum or format problem with a warning) and those rounds are redone.
+Lines without a ``"sha"`` (older versions) are accepted if well-formed.
+
+**Crash semantics.**  Each line is written to the OS at once, so killing the
+process (even ``SIGKILL``) loses no finished round: the page cache keeps it.
+``fsync`` runs at most once per :data:`SYNC_INTERVAL_S` (one per round costs
+milliseconds), so an OS crash or power loss can lose the last second of
+rounds, which are then simply redone; finished results are always fsync'ed.
+
+**Storage errors** (disk full, quota, read-only, permission) come out as a
+one-line :class:`bench.atomic.StorageError` naming the path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
+import logging
 import os
-import platform
-import subprocess
+import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.atomic import atomic_write_bytes
+from bench.atomic import atomic_write_bytes, storage_guard
+from bench.provenance import git_commit, provenance  # noqa: F401  (re-exported: bench.runner imports them here)
+
+log = logging.getLogger("altbench")
 
 RESULT_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n_labelled",
                   "accuracy", "macro_f1", "queried")
 TIMING_COLUMNS = ("fit_seconds", "query_seconds")
+ROUND_KEYS = ("round", "n_labelled", "accuracy", "macro_f1", "queried", *TIMING_COLUMNS)  # in every checkpoint line
 SCHEMA = pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
                     ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
                     ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
                     ("queried", pa.list_(pa.int64()))])
+SYNC_INTERVAL_S = 1.0  # fsync a checkpoint at most this often
+ASIDE = ".parquet.corrupt"  # suffix of a results file that failed verification
 
 
-def provenance(threads: int) -> dict:
-    """Library versions, git commit, host and threads of this process."""
-    import torch
-
-    versions = {}
-    for dist in ("altbench", "numpy", "scipy", "scikit-learn", "torch", "pyarrow", "datasets"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {"versions": versions, "python": platform.python_version(), "git_commit": git_commit(),
-            "host": platform.node(), "platform": platform.platform(),
-            "torch_threads": torch.get_num_threads(), "threads_requested": threads}
+def line_digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def git_commit() -> str | None:
-    """HEAD of the altbench source tree (``+dirty`` if modified), or None."""
-    here = Path(__file__).resolve().parent
+def encode_round(rec: dict) -> bytes:
+    """One checkpoint line: the round's canonical JSON with a trailing ``"sha"`` of it."""
+    body = json.dumps(rec, sort_keys=True, separators=(",", ":"))
+    sep = "," if len(rec) else ""
+    return f'{body[:-1]}{sep}"sha":"{line_digest(body)}"}}\n'.encode()
+
+
+def decode_round(line: bytes) -> tuple[dict | None, str]:
+    """(record, "") for a good checkpoint line, else (None, what is wrong with it)."""
+    if not line.endswith(b"\n"):
+        return None, "cut short"
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                              timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (head + ("+dirty" if dirty else "")) or None
+        rec = json.loads(line)
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(rec, dict):
+        return None, "not a record"
+    sha = rec.pop("sha", None)
+    if sha is not None and sha != line_digest(json.dumps(rec, sort_keys=True, separators=(",", ":"))):
+        return None, "checksum mismatch"
+    if any(k not in rec for k in ROUND_KEYS):
+        return None, "fields missing"
+    return rec, ""
 
 
 CELL = ("dataset", "method", "strategy", "seed")  # at most one run per cell in a results directory
@@ -84,12 +115,58 @@ class RunStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.runs = self.root / "runs"
+        self._synced: dict[str, float] = {}  # run id → time.monotonic() of its checkpoint's last fsync
 
     def path(self, run_id: str, suffix: str) -> Path:
         return self.runs / f"{run_id}{suffix}"
 
     def is_finished(self, run_id: str) -> bool:
-        return self.path(run_id, ".parquet").exists()
+        """True if the run's results file is present and verified (a corrupt one is moved aside)."""
+        return self.verify(run_id) == "ok"
+
+    def verify(self, run_id: str) -> str:
+        """"ok", "missing", or "corrupt" (moved aside now or earlier, not yet re-run)."""
+        try:
+            data = self.path(run_id, ".parquet").read_bytes()
+        except FileNotFoundError:
+            return "corrupt" if self.path(run_id, ASIDE).exists() else "missing"
+        problem = self._problem(run_id, data)
+        if problem is None:
+            return "ok"
+        self._move_aside(run_id, problem)
+        return "corrupt"
+
+    def _problem(self, run_id: str, data: bytes) -> str | None:
+        """What is wrong with a finished run's files (``data``: its parquet bytes), or None."""
+        try:
+            meta = json.loads(self.path(run_id, ".json").read_bytes())
+        except FileNotFoundError:
+            return "its run record .json is missing"
+        except (OSError, ValueError):
+            return "its run record .json is unreadable"
+        if not isinstance(meta, dict):
+            return "its run record .json is not a JSON object"
+        expected = meta.get("parquet_sha256")
+        if expected is not None:
+            return None if hashlib.sha256(data).hexdigest() == expected else "checksum mismatch"
+        try:  # record from before checksums: valid if the parquet reads
+            pq.read_table(pa.BufferReader(data))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            return f"unreadable parquet ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        return None
+
+    def _move_aside(self, run_id: str, problem: str) -> None:
+        src, dst = self.path(run_id, ".parquet"), self.path(run_id, ASIDE)
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:  # another process moved it first
+            return
+        except OSError as exc:  # e.g. a read-only results directory: report, leave it
+            log.warning("run %s: results file %s is corrupt (%s) and could not be moved aside (%s); "
+                        "delete it, then `altbench run` re-runs it", run_id, src, problem, exc.strerror)
+            return
+        log.warning("run %s: results file %s is corrupt (%s); moved to %s, `altbench run` re-runs it",
+                    run_id, src, problem, dst.name)
 
     def is_failed(self, run_id: str) -> bool:
         return self.path(run_id, ".failed.json").exists()
@@ -97,8 +174,10 @@ class RunStore:
     @contextlib.contextmanager
     def claim(self, run_id: str):
         """Exclusive right to execute ``run_id``; yields False if another process has it."""
-        self.runs.mkdir(parents=True, exist_ok=True)
-        with open(self.path(run_id, ".lock"), "a") as lock:
+        with storage_guard(self.path(run_id, ".lock")):
+            self.runs.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path(run_id, ".lock"), "a")  # noqa: SIM115 (held for the block)
+        with lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -107,51 +186,67 @@ class RunStore:
             try:
                 yield True
             finally:
-                if self.is_finished(run_id):  # a finished run needs no lock file
+                if self.path(run_id, ".parquet").exists():  # a finished run needs no lock file
                     self.path(run_id, ".lock").unlink(missing_ok=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def checkpoint(self, run_id: str, *, fresh: bool) -> list[dict]:
-        """Rounds already done (complete lines only); ``fresh`` discards them."""
-        self.runs.mkdir(parents=True, exist_ok=True)
+        """Rounds already done (good lines only, see the module doc); ``fresh`` discards them."""
         path = self.path(run_id, ".jsonl")
-        self.path(run_id, ".failed.json").unlink(missing_ok=True)
-        if fresh or not path.exists():
-            path.write_text("")
-            return []
+        with storage_guard(path):
+            self.runs.mkdir(parents=True, exist_ok=True)
+            self.path(run_id, ".failed.json").unlink(missing_ok=True)
+            if fresh or not path.exists():
+                path.write_bytes(b"")
+                return []
+            done, good_bytes = self._read_checkpoint(run_id, path)
+            with open(path, "r+b") as f:  # drop the damaged tail so appends stay valid
+                f.truncate(good_bytes)
+        return done
+
+    def _read_checkpoint(self, run_id: str, path: Path) -> tuple[list[dict], int]:
+        """(good records, their byte length) from the start of the checkpoint."""
         done, good_bytes = [], 0
         with open(path, "rb") as f:
             for line in f:
-                if not line.endswith(b"\n"):
-                    break  # cut short by a crash mid-write
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    break
-                if not isinstance(rec, dict) or rec.get("round") != len(done):
+                rec, problem = decode_round(line)
+                if rec is not None and rec["round"] != len(done):
+                    problem = "out of order"
+                if problem:
+                    report = log.info if problem == "cut short" else log.warning  # cut short: a kill mid-write
+                    report("run %s: checkpoint line %d is damaged (%s); it and later lines are dropped, "
+                           "rounds from %d are redone", run_id, len(done) + 1, problem, len(done))
                     break
                 done.append(rec)
                 good_bytes += len(line)
-        with open(path, "r+b") as f:  # drop the damaged tail so appends stay valid
-            f.truncate(good_bytes)
-        return done
+        return done, good_bytes
 
     def append_round(self, run_id: str, record: dict) -> None:
-        with open(self.path(run_id, ".jsonl"), "a") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one round's checkpoint line (fsync at most every :data:`SYNC_INTERVAL_S`)."""
+        path = self.path(run_id, ".jsonl")
+        with storage_guard(path), open(path, "ab") as f:
+            f.write(encode_round(record))
+            now = time.monotonic()
+            if now - self._synced.get(run_id, -SYNC_INTERVAL_S) >= SYNC_INTERVAL_S:
+                f.flush()
+                os.fsync(f.fileno())
+                self._synced[run_id] = now
 
     def finish(self, run_id: str, identity: dict, records: list[dict], record_meta: dict) -> None:
-        """Write the run record, then (last, atomically) the results file."""
-        meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS}}
-        atomic_write_bytes(self.path(run_id, ".json"), json.dumps(meta, indent=1, sort_keys=True).encode())
+        """Write the run record (with the parquet's SHA-256), then (last, atomically) the results file."""
         rows = [{**{k: r[k] for k in RESULT_COLUMNS if k in r}, **identity, "run_id": run_id} for r in records]
-        table = pa.Table.from_pylist(rows, schema=SCHEMA)
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd", store_schema=False)
-        atomic_write_bytes(self.path(run_id, ".parquet"), sink.getvalue().to_pybytes())
-        self.path(run_id, ".jsonl").unlink(missing_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), sink, compression="zstd", store_schema=False)
+        parquet = sink.getvalue().to_pybytes()
+        meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS},
+                "train_loss": [r.get("train_loss") for r in records],
+                "parquet_sha256": hashlib.sha256(parquet).hexdigest()}
+        atomic_write_bytes(self.path(run_id, ".json"), json.dumps(meta, indent=1, sort_keys=True).encode())
+        atomic_write_bytes(self.path(run_id, ".parquet"), parquet)
+        with storage_guard(self.runs):
+            self.path(run_id, ".jsonl").unlink(missing_ok=True)
+            self.path(run_id, ASIDE).unlink(missing_ok=True)
+        self._synced.pop(run_id, None)
 
     def fail(self, run_id: str, config: dict, error: str, tb: str) -> None:
         atomic_write_bytes(self.path(run_id, ".failed.json"), json.dumps(
@@ -182,7 +277,7 @@ class RunStore:
                 meta = json.loads(self.path(run_id, ".json").read_text())
             except (OSError, ValueError, pa.ArrowException) as exc:
                 raise ValueError(f"results file of run {run_id} in {self.runs} is unreadable ({exc}); "
-                                 "delete it and re-run to regenerate it") from None
+                                 "`altbench run` on its config moves it aside and re-runs it") from None
             for col in TIMING_COLUMNS:
                 df[col] = meta["timings"][col]
             frames.append(df)
@@ -208,7 +303,7 @@ class RunStore:
             with self.claim(run_id) as mine:
                 if not mine:  # being executed right now
                     continue
-                for suffix in (".parquet", ".json", ".jsonl", ".failed.json"):
+                for suffix in (".parquet", ".json", ".jsonl", ".failed.json", ASIDE):
                     self.path(run_id, suffix).unlink(missing_ok=True)
             self.path(run_id, ".lock").unlink(missing_ok=True)
             gone.append(run_id)

@@ -4,7 +4,9 @@ Methods differ in *what* they train (modules, parameter groups with their
 own learning rates, per-epoch schedules such as gradual unfreezing, per-step
 learning-rate schedules such as ULMFiT's slanted triangle, contrastive
 losses over pairs), never in the loop itself.  Mini-batch order comes from an
-explicit ``torch.Generator``.
+explicit ``torch.Generator``.  The loop records the mean loss of the last
+epoch on the module (``module.train_loss_``) and stops with
+:class:`bench.outputs.NonFiniteError` once the loss is NaN or inf.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
+
+from bench.outputs import NonFiniteError
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ EpochHook = Callable[[int, torch.optim.Optimizer], None]
 LrSchedule = Callable[[int, int], float]
 # encode_batch(indices (b,) int64) -> the module's input(s) for those rows
 BatchEncoder = Callable[[torch.Tensor], Any]
+CHECK_EVERY = 50  # steps between loss checks (each check syncs with the device once)
 
 
 def take_rows(X: Any, idx: torch.Tensor) -> Any:
@@ -52,6 +57,46 @@ def take_rows(X: Any, idx: torch.Tensor) -> Any:
 def call(module: nn.Module, inputs: Any) -> torch.Tensor:
     """``module(*inputs)`` for a tuple of inputs, else ``module(inputs)``."""
     return module(*inputs) if isinstance(inputs, tuple) else module(inputs)
+
+
+class LossLog:
+    """Per-step losses kept on the device and checked every ``CHECK_EVERY`` steps.
+
+    ``epoch_mean`` is the mean step loss of the last finished epoch.
+    """
+
+    def __init__(self, total_steps: int):
+        self.total = total_steps
+        self.pending: list[torch.Tensor] = []  # detached (scalar) losses not yet checked
+        self.first_step = 0  # step number of pending[0]
+        self.epoch_sum, self.epoch_steps = 0.0, 0
+        self.epoch_mean: float | None = None
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.pending.append(loss.detach())
+        if len(self.pending) >= CHECK_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Check the pending losses; NonFiniteError at the first non-finite one."""
+        if not self.pending:
+            return
+        values = torch.stack(self.pending).double().cpu()  # (k,)
+        bad = torch.nonzero(~torch.isfinite(values)).flatten()
+        if len(bad):
+            kind = "NaN" if torch.isnan(values[bad[0]]) else "inf"
+            raise NonFiniteError(f"training loss became {kind} at step {self.first_step + int(bad[0]) + 1} of "
+                                 f"{self.total}; lower the learning rate (train.lr) or check the inputs")
+        self.epoch_sum += float(values.sum())
+        self.epoch_steps += len(values)
+        self.first_step += len(values)
+        self.pending = []
+
+    def end_epoch(self) -> None:
+        self.flush()
+        if self.epoch_steps:
+            self.epoch_mean = self.epoch_sum / self.epoch_steps
+        self.epoch_sum, self.epoch_steps = 0.0, 0
 
 
 def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
@@ -72,6 +117,8 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
     ``lr_schedule(step, total)`` multiplies each group's base lr (its lr when
     the optimizer was built) before every step.  Frozen parameters
     (``requires_grad=False``) get no gradient and AdamW skips them.
+    Sets ``module.train_loss_``: the mean step loss of the last epoch (None
+    with no steps); raises NonFiniteError when a step's loss is NaN or inf.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
     groups = list(param_groups) if param_groups is not None else [{"params": list(module.parameters())}]
@@ -80,6 +127,7 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
     n = len(y)
     steps_per_epoch = -(-n // cfg.batch_size)
     total, step = cfg.epochs * steps_per_epoch, 0
+    log = LossLog(total)
 
     def set_lr(step: int) -> None:
         if lr_schedule is not None:
@@ -103,6 +151,9 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_([p for p in module.parameters() if p.grad is not None], cfg.grad_clip)
             opt.step()
+            log.add(loss)
             step += 1
+        log.end_epoch()
     module.eval()
+    module.train_loss_ = log.epoch_mean
     return module

@@ -4,6 +4,9 @@ Strategies never train, load data or build loaders.  They receive a
 :class:`ModelView` whose methods take indices into the (unlabelled + labelled)
 training pool and return arrays.  Which methods work depends on the transfer
 method; a missing one raises :class:`CapabilityError` naming both sides.
+Every array the view hands out is checked to be finite (one vectorised
+pass); NaN or inf raises :class:`bench.outputs.NonFiniteError` naming the
+method, the view method and the round, so garbage never reaches a strategy.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from bench.outputs import require_finite
 
 IntArray = np.ndarray  # 1-D int64 index array
 FloatArray = np.ndarray
@@ -36,11 +41,12 @@ class ModelView:
     """Index-based, read-only access to a fitted model over the train pool.
 
     ``labelled`` / ``y_labelled`` are the indices and labels the model was
-    fitted on (diversity strategies such as coreset need them).
+    fitted on (diversity strategies such as coreset need them); ``al_round``
+    (the AL round, if known) only goes into error messages.
     """
 
     def __init__(self, model: Model, X_pool: Any, labelled: IntArray, y_labelled: IntArray,
-                 method_name: str = "?"):
+                 method_name: str = "?", al_round: int | None = None):
         self._model = model
         self._X = X_pool
         self.labelled = np.asarray(labelled, dtype=np.int64)  # (n_lab,)
@@ -48,6 +54,7 @@ class ModelView:
         self.n_classes = int(model.n_classes)
         self.n_pool = len(X_pool)
         self.method_name = method_name
+        self.al_round = al_round
 
     def _need(self, attr: str):
         fn = getattr(self._model, attr, None)
@@ -58,25 +65,39 @@ class ModelView:
             )
         return fn
 
+    def _finite(self, x: FloatArray, what: str, view_method: str, rows: str = "pool rows") -> FloatArray:
+        """``x`` (n, ...) if all finite, else NonFiniteError naming the method and round."""
+        when = f" in round {self.al_round}" if self.al_round is not None else ""
+        return require_finite(x, f"method {self.method_name!r}", f"{what} (ModelView.{view_method})", rows, when)
+
     def predict_proba(self, idx: IntArray) -> FloatArray:
         """(n, C) class probabilities for pool rows ``idx``."""
-        return np.asarray(self._model.predict_proba(self._X[idx]), dtype=np.float64)
+        p = np.asarray(self._model.predict_proba(self._X[idx]), dtype=np.float64)
+        return self._finite(p, "probabilities", "predict_proba")
 
     def predict_proba_mc(self, idx: IntArray, n_samples: int, rng: np.random.Generator) -> FloatArray:
         """(n, C, T) probabilities under T stochastic forward passes (MC dropout)."""
-        return np.asarray(self._need("predict_proba_mc")(self._X[idx], n_samples, rng), dtype=np.float64)
+        p = np.asarray(self._need("predict_proba_mc")(self._X[idx], n_samples, rng), dtype=np.float64)
+        return self._finite(p, "MC-dropout probabilities", "predict_proba_mc")
 
     def embed(self, idx: IntArray) -> FloatArray:
         """(n, d) penultimate-layer embeddings."""
-        return np.asarray(self._need("embed")(self._X[idx]), dtype=np.float32)
+        return self._finite(np.asarray(self._need("embed")(self._X[idx]), dtype=np.float32), "embeddings", "embed")
 
     def grad_embed(self, idx: IntArray) -> FloatArray:
         """(n, d·C) last-layer gradient embeddings at the predicted label (BADGE)."""
-        return np.asarray(self._need("grad_embed")(self._X[idx]), dtype=np.float32)
+        g = np.asarray(self._need("grad_embed")(self._X[idx]), dtype=np.float32)
+        return self._finite(g, "gradient embeddings", "grad_embed")
+
+    def decision_function(self, idx: IntArray) -> FloatArray:
+        """(n, C) one-vs-rest decision scores of the task model (an uncalibrated SVM: US-C)."""
+        s = np.asarray(self._need("decision_function")(self._X[idx]), dtype=np.float64)
+        return self._finite(s, "decision scores", "decision_function")
 
     def head_proba(self, H: FloatArray) -> FloatArray:
         """(n, C) probabilities of the classifier head on embeddings H (n, d) from ``embed``."""
-        return np.asarray(self._need("head_proba")(np.asarray(H, dtype=np.float32)), dtype=np.float64)
+        p = np.asarray(self._need("head_proba")(np.asarray(H, dtype=np.float32)), dtype=np.float64)
+        return self._finite(p, "head probabilities", "head_proba", "embedding rows")
 
     def committee_proba(self, idx: IntArray, n_members: int, rng: np.random.Generator) -> FloatArray:
         """(n, C, M) probabilities of M members, each the model refitted on a bootstrap
@@ -95,7 +116,7 @@ class ModelView:
                 boot = rng.integers(0, len(self.labelled), size=len(self.labelled))
             member = refit(X_lab[boot], self.y_labelled[boot], rng)
             out[:, :, m] = member.predict_proba(self._X[idx])
-        return out
+        return self._finite(out, "committee probabilities", "committee_proba")
 
     def has(self, capability: str) -> bool:
         if capability == "committee_proba":  # built by the view from the model's refit

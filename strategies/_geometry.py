@@ -127,13 +127,14 @@ def radius_graph(X: np.ndarray, radius: float, max_edges: int = 200_000_000) -> 
 
 
 def kcenter_greedy(X: np.ndarray, min_sq: np.ndarray, k: int, rng: np.random.Generator,
-                   block: int = 256) -> np.ndarray:
+                   block: int = 256, first_tie: bool = False) -> np.ndarray:
     """k-center greedy (Sener & Savarese 2018): k rows of X (n, d) in pick order.
 
     ``min_sq`` (n,): squared distance of each row to the nearest existing
     centre (+inf if none; then the first pick is uniform).  Each pick is the
-    row farthest from all centres, exact ties drawn by ``rng`` — the same
-    picks as the naive loop that updates every row after every pick.
+    row farthest from all centres, exact ties drawn by ``rng`` (or the first
+    such row with ``first_tie``) — the same picks as the naive loop that
+    updates every row after every pick.
 
     Lazy evaluation keeps it fast: ``d`` holds upper bounds (a row's distance
     only shrinks as centres are added), and only the ``block`` rows with the
@@ -165,7 +166,7 @@ def kcenter_greedy(X: np.ndarray, min_sq: np.ndarray, k: int, rng: np.random.Gen
                 break
             b *= 2
         ties = np.sort(cand[d[cand] == best])
-        c = int(ties[0] if len(ties) == 1 else rng.choice(ties))
+        c = int(ties[0] if len(ties) == 1 or first_tie else rng.choice(ties))
         picks[t] = c
         d[c] = -np.inf  # never pick a centre twice
     return picks
@@ -266,3 +267,40 @@ def _segment_sum(X: np.ndarray, labels: np.ndarray, out: np.ndarray) -> None:
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     starts = np.concatenate([[0], bounds])
     out[labels[order[starts]]] += np.add.reduceat(X[order], starts, axis=0)
+
+
+def euclidean_exact(Q: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(nq,) float64 Euclidean distance of each row of Q (nq, d) to its nearest row of X (nx, d),
+    from the differences themselves (no ‖x‖² + ‖y‖² − 2⟨x, y⟩ cancellation), in blocks of at
+    most ``BLOCK`` differences; +inf when X is empty."""
+    Q, X = np.asarray(Q, dtype=np.float64), np.asarray(X, dtype=np.float64)
+    out = np.full(len(Q), np.inf)
+    if len(X) == 0:
+        return out
+    rows = max(1, BLOCK // max(1, len(X) * Q.shape[1]))
+    for s in range(0, len(Q), rows):
+        diff = Q[s:s + rows, None, :] - X[None, :, :]  # (rows, nx, d)
+        out[s:s + rows] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)).min(axis=1)
+    return out
+
+
+def kcenter_greedy_exact(X: np.ndarray, min_dist: np.ndarray, k: int, first_tie: bool,
+                         rng: np.random.Generator) -> np.ndarray:
+    """k-center greedy in float64 on exact Euclidean distances: k rows of X (n, d) in pick order.
+
+    ``min_dist`` (n,): distance of each row to its nearest existing centre
+    (+inf if none).  Each pick is the row farthest from all centres; among
+    exact ties the first row (``first_tie``, as Zhan et al.'s and Lu et al.'s
+    code: ``argmax`` of float64 ``cdist`` distances) or one drawn by ``rng``.
+    O(n·d) per pick (one difference pass against the new centre), O(n) memory.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    d = np.array(min_dist, dtype=np.float64)  # (n,)
+    picks = np.empty(k, dtype=np.int64)
+    for t in range(k):
+        c = int(np.argmax(d)) if first_tie else argmax_random(d, rng)
+        picks[t] = c
+        diff = X - X[c]
+        np.minimum(d, np.sqrt(np.einsum("ij,ij->i", diff, diff)), out=d)
+        d[c] = -np.inf  # never pick a centre twice
+    return picks

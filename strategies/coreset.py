@@ -6,26 +6,49 @@ Core-Set Approach", ICLR 2018 (the greedy 2-approximation, their Alg. 1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Literal
+
 import numpy as np
 
+from bench.config import ID_IF_SET
 from bench.registry import STRATEGIES
 from bench.view import IntArray, ModelView
-from strategies._geometry import kcenter_greedy, nearest
+from strategies._geometry import euclidean_exact, kcenter_greedy, kcenter_greedy_exact, nearest
 
 
-@STRATEGIES.register
-def coreset(view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
+@STRATEGIES.register(name="coreset")
+@dataclass(frozen=True)
+class Coreset:
     """k-center greedy on embeddings (Sener & Savarese 2018).
 
     h = ``view.embed`` of pool (n, d) and labelled (n_lab, d) points; each
     pick is the pool point farthest from its nearest centre (labelled or
-    already picked).  Time O(n·d·(n_lab + budget)), memory O(n·d): one
-    chunked pass for the labelled set, then one matvec per pick, never n×n.
-    Exact distance ties (and the first pick when nothing is labelled) are
-    broken by ``rng``.
+    already picked), never building an n×n matrix.
+
+    * ``dtype: float32`` (default) — lazy greedy on float32 squared distances
+      from BLAS inner products: O(n·d·(n_lab + budget)) time, fast at scale.
+    * ``dtype: float64`` — exact float64 Euclidean distances from the
+      differences, one O(n·d) pass per pick: the k-center of Zhan et al.
+      (2021) / Lu et al. (2023) (``cdist`` + ``argmax``), for small tabular pools.
+
+    ``ties``: exact distance ties (and the first pick when nothing is
+    labelled) go to ``"random"`` (drawn by ``rng``, default) or ``"first"``
+    (the lowest pool position, as ``argmax`` in Zhan's and Lu's code).
     """
-    h = view.embed(pool)  # (n, d)
-    lab = view.labelled
-    h_lab = view.embed(lab) if len(lab) else np.zeros((0, h.shape[1]), np.float32)  # (n_lab, d)
-    _, d0 = nearest(h, h_lab)  # (n,) squared distance to the labelled set
-    return pool[kcenter_greedy(h, d0, budget, rng)]
+
+    dtype: Literal["float32", "float64"] = field(default="float32", metadata=ID_IF_SET)  # see above
+    ties: Literal["random", "first"] = field(default="random", metadata=ID_IF_SET)  # see above
+
+    def __call__(self, view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
+        h = view.embed(pool)  # (n, d)
+        lab = view.labelled
+        h_lab = view.embed(lab) if len(lab) else np.zeros((0, h.shape[1]), np.float32)  # (n_lab, d)
+        if self.dtype == "float64":
+            d0 = euclidean_exact(h, h_lab)  # (n,) distance to the labelled set
+            return pool[kcenter_greedy_exact(h, d0, budget, self.ties == "first", rng)]
+        _, d0 = nearest(h, h_lab)  # (n,) squared distance to the labelled set
+        return pool[kcenter_greedy(h, d0, budget, rng, first_tie=self.ties == "first")]
+
+
+coreset = Coreset()  # the default configuration, callable like a function strategy

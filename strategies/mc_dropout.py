@@ -1,9 +1,11 @@
 """Uncertainty from MC-dropout samples: BALD, max entropy, variation ratios, mean STD.
 
 Each score maps T stochastic predictions of a chunk of the pool, shape
-(n, C, T), to (n,) scores (higher = more informative).  The pool is scored
-chunk by chunk (:func:`mc_scores`), so memory is O(chunk·C·T) whatever the
-pool size; the masks come from the query ``rng``, so picks are reproducible.
+(n, C, T), to (n,) float64 scores (higher = more informative).  The pool is
+scored chunk by chunk (:func:`mc_scores`), so memory is O(chunk·C·T) whatever
+the pool size; the masks come from the query ``rng``, so picks are
+reproducible.  Entropies use the one p·log p helper of
+:mod:`strategies.uncertainty` (float64 work on cache-sized blocks).
 """
 
 from __future__ import annotations
@@ -16,26 +18,32 @@ import numpy as np
 from bench.registry import STRATEGIES
 from bench.view import IntArray, ModelView
 from strategies._select import top_k
-
-
-def _xlogx(p: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p > 0, p * np.log(p), 0.0)
+from strategies.uncertainty import float64_blocks, plogp_sum
 
 
 def bald_score(pt: np.ndarray) -> np.ndarray:
     """Mutual information I[y; w] = H[E_t p_t] − E_t H[p_t] (Houlsby et al. 2011;
-    Gal et al. 2017).  pt: (n, C, T) → (n,)."""
-    mean = pt.mean(axis=2)  # (n, C)
-    h_mean = -_xlogx(mean).sum(axis=1)
-    mean_h = -_xlogx(pt).sum(axis=1).mean(axis=1)
-    return np.maximum(h_mean - mean_h, 0.0)
+    Gal et al. 2017).  pt: (n, C, T) → (n,) float64.
+
+    Float64 work on cache-sized row blocks (float32 samples are cast block by
+    block, never as a whole), one pass for both terms.
+    """
+    T = pt.shape[2]
+    out = np.empty(len(pt))
+    for sl, blk in float64_blocks(pt):  # blk: (m, C, T) float64
+        mean = np.einsum("ict->ic", blk)  # (m, C) sums over t, numpy's own loop
+        mean /= T
+        out[sl] = plogp_sum(blk) / T - plogp_sum(mean)  # H[mean] − mean H
+    return np.maximum(out, 0.0, out=out)
 
 
 def max_entropy_score(pt: np.ndarray) -> np.ndarray:
     """Predictive entropy H[E_t p_t] of the MC-averaged prediction (Shannon 1948;
-    Gal et al. 2017's "Max Entropy").  pt: (n, C, T) → (n,)."""
-    return -_xlogx(pt.mean(axis=2)).sum(axis=1)
+    Gal et al. 2017's "Max Entropy").  pt: (n, C, T) → (n,) float64."""
+    out = np.empty(len(pt))
+    for sl, blk in float64_blocks(pt):
+        out[sl] = -plogp_sum(np.einsum("ict->ic", blk) / pt.shape[2])
+    return out
 
 
 def variation_ratio_score(pt: np.ndarray) -> np.ndarray:

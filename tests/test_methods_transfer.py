@@ -114,6 +114,14 @@ def test_model_exposes_every_capability(fitted, name):
     assert np.allclose(blocks[np.arange(7), top], (p[np.arange(7), top] - 1)[:, None] * h, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", list(METHOD_CONFIGS))
+def test_model_records_its_final_training_loss(fitted, name):
+    """train_loss_: mean step cross-entropy of the last epoch (setfit: of its head), so of the
+    order of chance level log(6) or below; a sum over steps would be many times larger."""
+    _, model, _ = fitted[name]
+    assert isinstance(model.train_loss_, float) and 0 < model.train_loss_ < 2 * np.log(6)
+
+
 def test_length_sorted_prediction_keeps_row_order(fitted, trec):
     _, model, X_test = fitted["finetune"]
     assert model.sort_key is not None

@@ -100,7 +100,7 @@ def test_gal_metric_counts_acquired_images_on_the_mean_curve():
 
 
 @pytest.mark.parametrize("name", ["gal2017_mnist", "gal2017_fashion_mnist", "zhan2021_tabular",
-                                  "zhan2021_tabular_small", "ulmfit2018_transfer"])
+                                  "zhan2021_tabular_small", "zhan2021_binary", "ulmfit2018_transfer"])
 def test_bundled_reproductions_are_well_formed(name):
     from bench.config import load_experiment
 
@@ -121,20 +121,24 @@ def test_bundled_reproductions_are_well_formed(name):
 def test_zhan_published_rows_are_table3_and_the_reference_is_lu2023():
     full, small = get("zhan2021_tabular"), get("zhan2021_tabular_small")
     pub = {(r["dataset"], r["strategy"]): r["published"] for r in full.published}
-    assert pub[("zhan_appendicitis", "random")] == 0.836 and pub[("zhan_parkinsons", "qbc")] == 0.858
+    assert pub[("zhan_appendicitis", "random")] == 0.836 and pub[("zhan_diabetes", "coreset")] == 0.751
     assert sum(s == "random" for _, s in pub) == 26  # Table 3: the binary datasets
+    assert not any(s == "qbc" for _, s in pub)  # Zhan's QBC committee is not run
     assert not any(d in ("zhan_iris", "zhan_glass", "zhan_seeds") for d, _ in pub)  # multi-class: none
     assert {r["dataset"] for r in small.published} < {r["dataset"] for r in full.published}
-    rows = [{"run_id": s, "dataset": "zhan_heart", "method": "svm_rbf", "strategy": s, "seed": 0, "round": 0,
-             "n_labelled": n, "accuracy": 0.8, "macro_f1": 0.8, "query_seconds": 0.0, "fit_seconds": 0.0}
-            for s in ("random", "qbc") for n in (20, 21)]
+    rows = [{"run_id": f"{s}{seed}", "dataset": "zhan_heart", "method": "svm_rbf", "strategy": s, "seed": seed,
+             "round": n - 20, "n_labelled": n, "accuracy": 0.8, "macro_f1": 0.8, "query_seconds": 0.0,
+             "fit_seconds": 0.0} for s in ("random", "us_c") for seed in (0, 1) for n in (20, 21, 22)]
     table = compare(small, pd.DataFrame(rows))
-    assert list(table.columns) == ["dataset", "strategy", "published", "reference", "ours", "diff"]
+    assert list(table.columns) == ["dataset", "strategy", "published", "reference", "ours", "diff",
+                                   "aubc_altbench", "gain", "gain_se", "lu_gain", "lu_sig", "seeds"]
     heart = table[table.dataset == "zhan_heart"].set_index("strategy")
     assert heart.loc["random", "published"] == 0.808 and heart.loc["random", "reference"] == 0.8051
-    assert heart.loc["least_confidence", "reference"] == 0.8157 and math.isnan(heart.loc["least_confidence", "ours"])
+    assert heart.loc["us_c", "reference"] == 0.8157 and heart.loc["us_c", "lu_gain"] == 0.0107
+    assert heart.loc["us_c", "gain"] == 0.0 and heart.loc["us_c", "seeds"] == 2
+    assert math.isnan(heart.loc["coreset", "ours"])  # Lu et al. ran it, this table did not
     text = render(small, table, "altbench reproduce zhan2021_tabular_small")
-    assert "| published   | Lu et al. 2023   | ours" in text
+    assert "| published   | Lu et al. 2023   | ours" in text and "gain vs random" in text and "± SE" in text
 
 
 def test_unknown_reproduction_and_listing(capsys):

@@ -84,9 +84,12 @@ def _wait_for_rounds(runs: Path, n: int, timeout=60):
     raise AssertionError("grid made no progress")
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
+def _run_processes(driver: int) -> list[int]:
+    """Pids of the runs' processes: the driver's grandchildren (its children are the fork server
+    and multiprocessing's resource tracker)."""
+    import psutil
+
+    return sorted(p.pid for p in psutil.Process(driver).children(recursive=True) if p.ppid() != driver)
 
 
 def _parquets(d: Path) -> dict[str, bytes]:
@@ -102,9 +105,9 @@ def test_sigkill_of_worker_and_driver_then_resume_is_byte_identical(tmp_path, pl
     cfg = _cfg(tmp_path, "crash", jobs=2)
     driver = _cli(["run", str(cfg)], plug, start_new_session=True)
     _wait_for_rounds(tmp_path / "crash" / "runs", 3)
-    workers = _children(driver.pid)  # loky's worker processes (and its resource tracker)
-    assert workers, "no worker processes to kill"
-    os.kill(workers[-1], signal.SIGKILL)  # a worker dies mid-run
+    workers = _run_processes(driver.pid)
+    assert workers, "no run processes to kill"
+    os.kill(workers[-1], signal.SIGKILL)  # a run's process dies mid-run (it is retried once)
     time.sleep(0.3)
     os.killpg(driver.pid, signal.SIGKILL)  # then the whole driver
     driver.wait()

@@ -269,3 +269,70 @@ def test_stochastic_large_beta_is_top_k():
     pool = np.arange(200)
     picks = Stochastic(score="entropy", mode="softrank", beta=1e6)(v, pool, 10, np.random.default_rng(0))
     np.testing.assert_array_equal(np.sort(picks), np.sort(entropy(v, pool, 10, np.random.default_rng(0))))
+
+
+# ------------------------------------------- fast uncertainty scores vs float64 definitions
+def float64_reference_scores(P: np.ndarray) -> dict[str, np.ndarray]:
+    """The textbook float64 scores of P (n, C): what the fast paths must equal."""
+    p = P.astype(np.float64)
+    s = np.sort(p, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log(p), 0.0)
+    return {"least_confidence": 1.0 - s[:, -1], "margin": 1.0 - (s[:, -1] - s[:, -2]),
+            "entropy": -plogp.sum(axis=1)}
+
+
+def assert_picks_equal_except_float_ties(got, scores, k, seed, rtol):
+    """``got`` equals the float64 reference top-k (lexsort, same stream) except where the
+    reference scores of the differing points lie within ``rtol`` of the k-th score."""
+    want = np.lexsort((np.random.default_rng(seed).random(len(scores)), -scores))[:k]
+    kth = np.sort(scores)[::-1][k - 1]
+    differ = np.setxor1d(got, want)
+    assert np.all(np.abs(scores[differ] - kth) <= rtol * abs(kth)), "picks differ beyond float ties"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_uncertainty_scores_and_picks_equal_the_float64_reference(dtype, seed):
+    from strategies.uncertainty import SCORES, entropy, least_confidence, margin
+
+    g = np.random.default_rng(seed)
+    P = softmax(g.normal(size=(3000, 7)) * 3).astype(dtype)  # (n, C)
+    P[::11, 0] = 0  # exact zeros: 0 log 0 = 0
+    P[::13] = P[::13][:, ::-1]  # repeated rows: exact ties in every score
+    ref = float64_reference_scores(P)
+    fns = {"least_confidence": least_confidence, "margin": margin, "entropy": entropy}
+    view, pool = FakeView(np.zeros((3000, 2), np.float32), P=P), np.arange(3000)
+    for name, fn in fns.items():
+        s = SCORES[name](P)
+        assert s.dtype == np.float64
+        if name == "entropy":  # only the summation order differs
+            np.testing.assert_allclose(s, ref[name], rtol=1e-14, atol=1e-15)
+        else:  # exact selections: bit for bit
+            np.testing.assert_array_equal(s, ref[name])
+        for k in (1, 50, 700):
+            got = fn(view, pool, k, np.random.default_rng(seed))
+            assert_picks_equal_except_float_ties(got, ref[name], k, seed, rtol=2.0 ** -29)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bald_scores_and_picks_equal_the_float64_reference(dtype):
+    g = np.random.default_rng(5)
+    pt = softmax(g.normal(size=(2500, 4, 6)) * 2, axis=1).astype(dtype)  # (n, C, T)
+    p = pt.astype(np.float64)
+    H = lambda q: -(q * np.log(q)).sum(1)  # noqa: E731
+    ref = np.maximum(H(p.mean(2)) - H(p).mean(1), 0)
+    np.testing.assert_allclose(bald_score(pt), ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(max_entropy_score(pt), H(p.mean(2)), rtol=1e-13)
+    view = FakeView(np.zeros((2500, 2), np.float32), P=p.mean(2), P_mc=pt)
+    for k in (1, 40, 500):
+        got = Bald(n_samples=6)(view, np.arange(2500), k, np.random.default_rng(k))
+        assert_picks_equal_except_float_ties(got, ref, k, k, rtol=2.0 ** -29)
+
+
+def test_bald_of_a_non_contiguous_float32_chunk():
+    g = np.random.default_rng(8)
+    pt = softmax(g.normal(size=(6, 300, 3)), axis=0).astype(np.float32).transpose(1, 0, 2)  # (n, C, T) strided
+    assert not pt.flags.c_contiguous
+    np.testing.assert_allclose(bald_score(pt), bald_score(np.ascontiguousarray(pt, dtype=np.float64)),
+                               rtol=1e-13, atol=1e-15)

@@ -12,12 +12,20 @@ The cache lives in ``$ALTBENCH_CACHE_DIR``, else ``<user cache>/altbench/arrow``
 (never inside the data directory, which may be read-only).  Its key covers
 the loader, a format version and the identity (path, size, mtime) of the raw
 files, so replacing a file rebuilds the cache.
+
+A cache folder that does not open (an ``.arrow`` file of another size than
+``done`` records, one Arrow cannot read, or a damaged ``done`` file) is
+reported as a warning on the ``altbench`` logger, removed and rebuilt.
+Building holds an exclusive ``flock`` on ``<folder>.lock``, so parallel
+workers parse a dataset once; a full or read-only cache directory gives a
+one-line :class:`bench.atomic.StorageError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -28,7 +36,10 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
+from bench.atomic import CACHE_HINT, dir_mode, exclusive_lock, storage_guard
 from bench.datasets.files import FileSpec, fetch, locate, verify
+
+log = logging.getLogger("altbench")
 
 CACHE_ENV = "ALTBENCH_CACHE_DIR"
 FORMAT_VERSION = 1  # bump when a loader's parsing changes: old caches are then ignored
@@ -83,10 +94,16 @@ def cached_splits(name: str, parts: Any, build: Callable[[], dict[str, pa.Table]
     generator settings).
     """
     folder = cache_root() / cache_key(name, parts)
-    hit = (folder / "done").is_file()
-    if not hit:
+    tables = _open_checked(folder)
+    if tables is not None:
+        return Cached(tables, True, folder)
+    with exclusive_lock(folder.with_name(f"{folder.name}.lock"), hint=CACHE_HINT):
+        tables = _open_checked(folder)  # another worker may have built it while we waited
+        if tables is not None:
+            return Cached(tables, True, folder)
+        _discard(folder)
         _write(folder, build())
-    return Cached(_open(folder), hit, folder)
+    return Cached(_open(folder), False, folder)
 
 
 def cached_files(name: str, specs: tuple[FileSpec, ...], data_dir: Path,
@@ -112,14 +129,21 @@ def cached_files(name: str, specs: tuple[FileSpec, ...], data_dir: Path,
 
 def _write(folder: Path, tables: dict[str, pa.Table]) -> None:
     """Write all splits into a temp folder, then rename it into place (safe for parallel workers)."""
+    with storage_guard(folder, CACHE_HINT):
+        _write_unguarded(folder, tables)
+
+
+def _write_unguarded(folder: Path, tables: dict[str, pa.Table]) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
+        os.chmod(tmp, dir_mode())  # mkdtemp makes 0700
         for split, table in tables.items():
             table = table.combine_chunks()
             with pa.OSFile(str(tmp / f"{split}.arrow"), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
                 w.write_table(table, max_chunksize=max(1, table.num_rows))
-        (tmp / "done").write_text(json.dumps(sorted(tables)))
+        sizes = {s: (tmp / f"{s}.arrow").stat().st_size for s in sorted(tables)}
+        (tmp / "done").write_text(json.dumps({"sizes": sizes}))
         try:
             os.replace(tmp, folder)
         except OSError:  # another worker finished first: keep theirs
@@ -129,9 +153,39 @@ def _write(folder: Path, tables: dict[str, pa.Table]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _open_checked(folder: Path) -> dict[str, pa.Table] | None:
+    """The folder's tables, or None if there is no cache there or it is damaged (reported)."""
+    if not (folder / "done").is_file():
+        return None
+    try:
+        return _open(folder)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        log.warning("dataset cache %s is damaged (%s); rebuilding it", folder,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return None
+
+
+def _discard(folder: Path) -> None:
+    """Remove a (damaged) cache folder: renamed away first, so no reader sees it half deleted."""
+    if not folder.exists():
+        return
+    trash = folder.with_name(f".{folder.name}.damaged-{os.getpid()}")
+    with storage_guard(folder, CACHE_HINT):
+        os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def _open(folder: Path) -> dict[str, pa.Table]:
-    splits = json.loads((folder / "done").read_text())
-    return {s: pa.ipc.open_stream(pa.memory_map(str(folder / f"{s}.arrow"))).read_all() for s in splits}
+    """Memory-map each split; ``done`` lists them with their byte sizes (older caches: names only)."""
+    done = json.loads((folder / "done").read_text())
+    sizes = done["sizes"] if isinstance(done, dict) else dict.fromkeys(done)
+    tables = {}
+    for split, size in sizes.items():
+        path = folder / f"{split}.arrow"
+        if size is not None and path.stat().st_size != size:
+            raise ValueError(f"{path.name} has {path.stat().st_size} bytes, expected {size}")
+        tables[split] = pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
+    return tables
 
 
 def column(table: pa.Table, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:

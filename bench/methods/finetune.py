@@ -60,9 +60,10 @@ def head_and_body(net: EncoderClassifier, lr: float, head_lr: float) -> list[dic
             {"params": list(net.head.parameters()), "lr": head_lr}]
 
 
-def as_model(net: EncoderClassifier, enc: Any, n_classes: int) -> TorchModel:
+def as_model(net: EncoderClassifier, enc: Any, n_classes: int, train_loss: float | None = None) -> TorchModel:
+    """The fitted model; its ``train_loss_`` is ``train_loss`` or else the one training left on ``net``."""
     return TorchModel(net, n_classes, batch_size=64, to_inputs=enc.inputs,
-                      sort_key=getattr(enc, "sort_key", None))
+                      sort_key=getattr(enc, "sort_key", None), train_loss=train_loss)
 
 
 @METHODS.register(name="finetune")

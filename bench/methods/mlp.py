@@ -77,13 +77,16 @@ class TorchModel:
     tuple of tensors (default: a float32 tensor); ``net.features(*inputs)`` is
     the (b, h) penultimate embedding and ``net.head`` the last linear layer.
     MC dropout switches on only the :class:`SeededDropout` modules (BatchNorm
-    stays in eval mode), with masks from the ``rng`` given.
+    stays in eval mode), with masks from the ``rng`` given.  ``train_loss_``
+    is the final-epoch mean training loss: ``train_loss`` if given, else the
+    one :func:`bench.train.train` left on ``net`` (None if neither).
     """
 
     def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096,
                  to_inputs: Callable[[Any], Any] = _float_rows,
-                 sort_key: Callable[[Any], float] | None = None):
+                 sort_key: Callable[[Any], float] | None = None, train_loss: float | None = None):
         self.net = net
+        self.train_loss_ = train_loss if train_loss is not None else getattr(net, "train_loss_", None)
         self.n_classes = n_classes
         self.batch_size = batch_size
         self.to_inputs = to_inputs

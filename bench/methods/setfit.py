@@ -97,4 +97,5 @@ class SetFit:
                   generator=torch_generator(rng_order), encode_batch=encode_batch,
                   loss_fn=nn.functional.mse_loss)
         head = fit_head(encode_rows(enc, X), y, n_classes, self.dropout, self.head, rng_init, rng_order)
-        return as_model(EncoderClassifier(enc, head).to(device()), enc, n_classes)
+        # train_loss_: the head's cross-entropy (the classifier's own loss), not the contrastive MSE
+        return as_model(EncoderClassifier(enc, head).to(device()), enc, n_classes, train_loss=head.train_loss_)

@@ -1,15 +1,20 @@
 """scikit-learn models behind the transfer-method interface (no pretraining).
 
-Both return probabilities over all ``n_classes`` even when the labelled set
-misses some classes (missing classes get probability 0).
+All return probabilities over all ``n_classes`` even when the labelled set
+misses some classes (missing classes get probability 0).  An SVM without
+calibration (``svm_rbf`` with ``probability: none``) is a
+:class:`DecisionModel`: it also has ``predict`` and ``decision_function``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
+from bench.config import ID_IF_SET
 from bench.registry import METHODS
 from bench.seeds import int_seed
 
@@ -43,7 +48,7 @@ class SklearnModel:
         (committee members for query by bagging)."""
         if self.template is None:
             raise ValueError("this SklearnModel keeps no estimator settings to refit; build it with _fit")
-        return _fit(_clone_seeded(self.template, rng), X, y, self.n_classes)
+        return _fit(_clone_seeded(self.template, rng), X, y, self.n_classes, kind=type(self))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), self.n_classes))
@@ -67,12 +72,62 @@ class SklearnModel:
         return self.predict_proba(H)
 
 
-def _fit(clf, X, y, n_classes: int) -> SklearnModel:
+class DecisionModel(SklearnModel):
+    """A fitted classifier with its own decision rule (an SVC without calibration).
+
+    ``predict`` is the classifier's own ``predict`` (the loop scores accuracy
+    with it); ``decision_function`` gives (n, C) one-vs-rest scores;
+    ``predict_proba`` is their softmax, so it ranks like the scores and its
+    argmax is the prediction (up to the SVC's one-vs-one tie rule).
+    """
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """(n, C) scores over all ``n_classes``.  A binary SVC's f(x) (n,) becomes the
+        columns (−f/2, +f/2), so the top-two gap is |f(x)|; a class missing from the
+        labels scores one below the row's lowest seen score (finite, never in the top
+        two unless a single class was labelled)."""
+        seen = self._seen_scores(X)  # (n, k)
+        out = np.repeat(seen.min(axis=1, keepdims=True) - 1.0, self.n_classes, axis=1)
+        out[:, self.seen] = seen
+        return out
+
+    def _seen_scores(self, X: np.ndarray) -> np.ndarray:
+        """(n, k) scores of the k labelled classes (zeros when k = 1)."""
+        if self.clf is None:
+            return np.zeros((len(X), 1))
+        return ovr_scores(self.clf.decision_function(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) int64 labels: the classifier's own ``predict``."""
+        if self.clf is None:
+            return np.full(len(X), self.seen[0], dtype=np.int64)
+        return np.asarray(self.clf.predict(X), dtype=np.int64)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, C) softmax of the seen classes' scores; missing classes 0."""
+        out = np.zeros((len(X), self.n_classes))
+        out[:, self.seen] = softmax(self._seen_scores(X))
+        return out
+
+
+def ovr_scores(f: np.ndarray) -> np.ndarray:
+    """scikit-learn decision values, (n,) binary or (n, k) one-vs-rest, as (n, k) scores (k ≥ 2)."""
+    f = np.asarray(f, dtype=np.float64)
+    return np.stack([-f / 2, f / 2], axis=1) if f.ndim == 1 else f
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (n, C) scores."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit(clf, X, y, n_classes: int, kind: type = SklearnModel) -> SklearnModel:
     seen = np.unique(y)
     if len(seen) < 2:
-        return SklearnModel(None, n_classes, seen, template=clf)
+        return kind(None, n_classes, seen, template=clf)
     clf.fit(X, y)
-    return SklearnModel(clf, n_classes, clf.classes_.astype(np.int64))
+    return kind(clf, n_classes, clf.classes_.astype(np.int64), template=clf)
 
 
 @METHODS.register(name="logreg")
@@ -94,14 +149,71 @@ class LogReg:
 @METHODS.register(name="svm_rbf")
 @dataclass(frozen=True)
 class SvmRbf:
-    """RBF-kernel SVM with Platt-scaled probabilities (scikit-learn SVC)."""
+    """RBF-kernel SVM (scikit-learn SVC) with a choice of probability estimates.
+
+    ``probability``:
+
+    * ``"libsvm"`` (default) — ``SVC(probability=True)``: libsvm's Platt scaling
+      with its own internal 5-fold CV; accuracy is the argmax of those
+      probabilities.  Kept so that committed results reproduce; deprecated in
+      scikit-learn 1.9 and removed in 1.11 (then an error says to pick another).
+    * ``"platt"`` — ``CalibratedClassifierCV(SVC(...), method="sigmoid",
+      ensemble=False)``: Platt scaling fitted on ``calibration_cv``-fold
+      out-of-fold decision values, then one SVC on all labels.  Not the same
+      numbers as ``"libsvm"`` (different folds and sigmoid fit).
+    * ``"none"`` — no calibration, the protocol of Zhan et al. (2021) and Lu
+      et al. (2023): the model's ``predict`` is ``SVC.predict`` (the loop's
+      accuracy), ``decision_function`` gives the one-vs-rest scores (US-C), and
+      ``predict_proba`` is a softmax of those scores (monotone; only for
+      strategies that need probabilities).
+
+    Zhan et al.'s protocol is ``gamma: auto, C: 1.0, probability: none``.
+    """
 
     C: float = 1.0  # soft-margin penalty
-    gamma: str | float = "scale"  # RBF width; "scale" = 1 / (d · Var X)
+    gamma: str | float = "scale"  # RBF width: "scale" = 1 / (d · Var X_labelled), "auto" = 1 / d, or a number
+    probability: Literal["libsvm", "platt", "none"] = field(default="libsvm", metadata=ID_IF_SET)  # see above
+    calibration_cv: int = field(default=5, metadata=ID_IF_SET)  # folds of "platt" (fewer if a class is smaller)
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
             rng_order: np.random.Generator) -> SklearnModel:
         from sklearn.svm import SVC
 
-        clf = SVC(C=self.C, gamma=self.gamma, probability=True, random_state=int_seed(rng_init))
-        return _fit(clf, X, y, n_classes)
+        if self.probability == "libsvm":
+            if "probability" not in SVC().get_params():
+                raise ValueError("this scikit-learn has no SVC(probability=True); set svm_rbf probability: platt "
+                                 "(CalibratedClassifierCV) or none")
+            clf = SVC(C=self.C, gamma=self.gamma, probability=True, random_state=int_seed(rng_init))
+            return _fit(clf, X, y, n_classes)
+        svc = SVC(C=self.C, gamma=self.gamma)  # deterministic: random_state only seeds libsvm's Platt CV
+        if self.probability == "none":
+            return _fit(svc, X, y, n_classes, kind=DecisionModel)
+        return _fit(CalibratedSvc(svc, self.calibration_cv), X, y, n_classes)
+
+
+class CalibratedSvc(BaseEstimator, ClassifierMixin):
+    """``CalibratedClassifierCV(svc, method="sigmoid", cv=k, ensemble=False)`` with k lowered to
+    the smallest class count of the labels it is fitted on (at least 2); with a class of one
+    example there is nothing to cross-validate, so it falls back to a softmax of the SVC's
+    decision values."""
+
+    def __init__(self, svc=None, cv: int = 5):
+        self.svc = svc  # unfitted SVC
+        self.cv = cv  # calibration folds
+
+    def fit(self, X, y) -> "CalibratedSvc":
+        from sklearn.base import clone
+        from sklearn.calibration import CalibratedClassifierCV
+
+        folds = min(self.cv, int(np.unique(y, return_counts=True)[1].min()))
+        est = clone(self.svc)
+        self.model_ = (CalibratedClassifierCV(est, method="sigmoid", cv=folds, ensemble=False) if folds >= 2
+                       else est)
+        self.model_.fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        if hasattr(self.model_, "predict_proba"):
+            return self.model_.predict_proba(X)
+        return softmax(ovr_scores(self.model_.decision_function(X)))
