@@ -73,10 +73,10 @@ def _cmd_list(args) -> int:
     names = registry.names(args.pattern)
     for name in names:
         try:
-            doc = (getattr(registry.get(name), "__doc__", "") or "").strip().splitlines()
+            doc = registry.summary(name)
         except PluginError as exc:
-            doc = [f"(broken: {exc})"]
-        print(f"{name:24s} {doc[0] if doc else ''}")
+            doc = f"(broken: {exc})"
+        print(f"{name:24s} {doc}")
     return 0 if names else 1
 
 
@@ -170,21 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "config", None) is not None and "=" in str(args.config):
         args.overrides.insert(0, str(args.config))
         args.config = None
-    from bench.atomic import StorageError
-    from bench.config import ConfigError
-    from bench.registry import PluginError
-    from bench.runner import WorkerLost
-
     in_main = threading.current_thread() is threading.main_thread()  # signals only work there
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None  # SLURM's/Docker's stop
     try:
         return args.fn(args)
-    except StorageError as exc:  # disk full or read-only: the grid stopped, finished runs are kept
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            raise
         print(f"altbench: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    except (ConfigError, PluginError, FileNotFoundError, ValueError, WorkerLost) as exc:
-        print(f"altbench: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return code
     except KeyboardInterrupt as exc:
         print("altbench: interrupted; finished runs and rounds are kept — re-run the same command to resume",
               file=sys.stderr)
@@ -192,6 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, old_term)
+
+
+def _exit_code(exc: Exception) -> int | None:
+    """1 for a storage error (the grid stopped, finished runs kept), 2 for a usage or run error
+    reported in one line, None for a bug (traceback).  The error classes are imported here, late:
+    a command that never loaded their modules cannot have raised them."""
+    from bench.atomic import StorageError
+    from bench.registry import PluginError
+    from bench.strict import ConfigError
+
+    if isinstance(exc, StorageError):
+        return 1
+    lost = getattr(sys.modules.get("bench.runner"), "WorkerLost", ())
+    return 2 if isinstance(exc, (ConfigError, PluginError, FileNotFoundError, ValueError, lost)) else None
 
 
 class Terminated(KeyboardInterrupt):

@@ -11,11 +11,13 @@ are recorded but left out of the id.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
 import re
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -36,6 +38,12 @@ def provenance(threads: int) -> dict:
 
 
 def library_versions(names: tuple[str, ...] = VERSIONED) -> dict[str, str | None]:
+    return dict(_versions(tuple(names)))  # a copy: callers may change it
+
+
+@functools.cache
+def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions (read once per process: a run's process serves one grid)."""
     out = {}
     for dist in names:
         try:
@@ -46,7 +54,20 @@ def library_versions(names: tuple[str, ...] = VERSIONED) -> dict[str, str | None
 
 
 def git_commit() -> str | None:
-    """HEAD of the altbench source tree (``+dirty`` if modified), or None."""
+    """HEAD of the altbench source tree (``+dirty`` if modified), or None; asked of git at most
+    once per :data:`GIT_TTL_S` (two git calls cost 10–50 ms, a run with many short rounds pays them)."""
+    now = time.monotonic()
+    if _git_cache and now - _git_cache[0] < GIT_TTL_S:
+        return _git_cache[1]
+    _git_cache[:] = [now, _ask_git()]
+    return _git_cache[1]
+
+
+GIT_TTL_S = 60.0
+_git_cache: list = []  # [monotonic time asked, answer]
+
+
+def _ask_git() -> str | None:
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,

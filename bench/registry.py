@@ -13,10 +13,13 @@ Two different objects under one name is an error, wherever they came from.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import fnmatch
 import importlib
+import importlib.util
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
@@ -104,6 +107,17 @@ class Registry:
         self.add(name, obj)  # a decorated built-in has already added itself
         return obj
 
+    def summary(self, name: str) -> str:
+        """First line of the plugin's docstring.  A plugin not imported yet is read from its
+        module's source, unimported (``altbench list`` then imports no torch, scikit-learn, ...);
+        one whose source does not tell (no literal docstring) is imported."""
+        ep = None if name in self._items else self._eps().get(name)
+        doc = _source_docstring(ep.value) if ep is not None else None
+        if doc is None:
+            doc = getattr(self.get(name), "__doc__", None)
+        lines = (doc or "").strip().splitlines()
+        return lines[0] if lines else ""
+
     def unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}? " if close else ""
@@ -131,6 +145,20 @@ def _import_ref(ref: str, kind: str) -> Any:
     except AttributeError as exc:
         raise PluginError(f"cannot load {kind} reference {ref!r}: {exc}; check the name") from exc
     return obj
+
+
+def _source_docstring(ref: str) -> str | None:
+    """The docstring of top-level ``def``/``class`` ``attr`` in ``module:attr``'s source, read
+    without importing the module; None when the source does not say (then import it)."""
+    module, _, attr = ref.partition(":")
+    try:
+        spec = importlib.util.find_spec(module)
+        tree = ast.parse(Path(spec.origin).read_bytes()) if spec and spec.origin else None
+    except Exception:  # no such module, no source, a syntax error: importing it reports it
+        return None
+    defs = [n for n in getattr(tree, "body", ()) if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+            and n.name == attr]
+    return ast.get_docstring(defs[-1]) if defs else None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,8 +9,12 @@ altbench, seeds a global generator.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported only where a torch.Generator is made
+    import torch
 
 # Fixed order: changing it changes every result.  "split" serves per-seed
 # train/test protocols (e.g. Zhan et al. 2021's random 60/40 split).
@@ -39,7 +43,9 @@ class Streams:
 
 
 def torch_generator(rng: np.random.Generator, device: str | torch.device = "cpu") -> torch.Generator:
-    """A ``torch.Generator`` seeded from (and advancing) a NumPy generator."""
+    """A ``torch.Generator`` seeded from (and advancing) a NumPy generator (imports torch on first use)."""
+    import torch
+
     g = torch.Generator(device=device)
     g.manual_seed(int(rng.integers(0, 2**63 - 1)))
     return g

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -56,9 +57,6 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bench.atomic import atomic_write_bytes, storage_guard
 from bench.provenance import git_commit, provenance  # noqa: F401  (re-exported: bench.runner imports them here)
@@ -69,12 +67,25 @@ RESULT_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n
                   "accuracy", "macro_f1", "queried")
 TIMING_COLUMNS = ("fit_seconds", "query_seconds")
 ROUND_KEYS = ("round", "n_labelled", "accuracy", "macro_f1", "queried", *TIMING_COLUMNS)  # in every checkpoint line
-SCHEMA = pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
-                    ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
-                    ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
-                    ("queried", pa.list_(pa.int64()))])
 SYNC_INTERVAL_S = 1.0  # fsync a checkpoint at most this often
 ASIDE = ".parquet.corrupt"  # suffix of a results file that failed verification
+
+
+@functools.cache
+def results_schema():
+    """The results file's Arrow schema (pyarrow is imported only when results are written or read)."""
+    import pyarrow as pa
+
+    return pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
+                      ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
+                      ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
+                      ("queried", pa.list_(pa.int64()))])
+
+
+def __getattr__(name: str):
+    if name == "SCHEMA":  # kept for callers of the old constant
+        return results_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def line_digest(canonical: str) -> str:
@@ -149,6 +160,9 @@ class RunStore:
         expected = meta.get("parquet_sha256")
         if expected is not None:
             return None if hashlib.sha256(data).hexdigest() == expected else "checksum mismatch"
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:  # record from before checksums: valid if the parquet reads
             pq.read_table(pa.BufferReader(data))
         except (pa.ArrowException, OSError, ValueError) as exc:
@@ -234,9 +248,12 @@ class RunStore:
 
     def finish(self, run_id: str, identity: dict, records: list[dict], record_meta: dict) -> None:
         """Write the run record (with the parquet's SHA-256), then (last, atomically) the results file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         rows = [{**{k: r[k] for k in RESULT_COLUMNS if k in r}, **identity, "run_id": run_id} for r in records]
         sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), sink, compression="zstd", store_schema=False)
+        pq.write_table(pa.Table.from_pylist(rows, schema=results_schema()), sink, compression="zstd", store_schema=False)
         parquet = sink.getvalue().to_pybytes()
         meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS},
                 "train_loss": [r.get("train_loss") for r in records],
@@ -269,6 +286,8 @@ class RunStore:
     def read_results(self):
         """All finished runs' rounds as one DataFrame, timings joined in."""
         import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
         frames = []
         for run_id in self.finished_ids():

@@ -212,9 +212,26 @@ def close_idle(wait_s: float = 5.0) -> None:
 def _context(preload: list[str]) -> mp.context.BaseContext:
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(preload)  # takes effect when the server (re)starts
+        with _lock:
+            if not set(preload) <= _server_preload.keys():  # a grid needing more than the running server has
+                if not _workers:  # (its children would die with it): restart it with both
+                    _stop_fork_server()
+                _server_preload.update(dict.fromkeys(preload))
+            ctx.set_forkserver_preload(list(_server_preload))  # takes effect when the server (re)starts
         return ctx
     return mp.get_context("spawn")
+
+
+_server_preload: dict[str, None] = {}  # modules (in order) the fork server imports when it (re)starts
+
+
+def _stop_fork_server() -> None:
+    """Stop this process's fork server, if one runs (the next child starts a new one)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def _serve(conn) -> None:

@@ -12,24 +12,13 @@ epoch on the module (``module.train_loss_``) and stops with
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
 
 from bench.outputs import NonFiniteError
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings shared by all torch methods."""
-
-    epochs: int = 60  # passes over the labelled set
-    batch_size: int = 32  # mini-batch size (the last batch may be smaller)
-    lr: float = 1e-3  # AdamW learning rate (base rate for param groups)
-    weight_decay: float = 1e-4  # AdamW decoupled weight decay
-    grad_clip: float | None = 1.0  # max global grad norm, None to disable
+from bench.train_config import TrainConfig  # torch-free, so method configs resolve without torch
 
 
 def with_min_steps(cfg: TrainConfig, n: int, min_steps: int) -> TrainConfig:

@@ -4,15 +4,20 @@ Nothing here builds an N×N matrix: distances are computed in row blocks of at
 most ``BLOCK`` entries (float32, BLAS matmuls) and reduced on the fly.  Squared
 Euclidean distances use ‖x−y‖² = ‖x‖² + ‖y‖² − 2⟨x, y⟩, clipped at 0.
 Randomness (ties, k-means++ draws) comes only from the ``rng`` passed in.
+Point sets may be arrays or :class:`bench.view.Embeddings`, read block by
+block, so a strategy never needs an (n, d) copy of the pool.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
+from bench.view import Embeddings
+
 BLOCK = 1 << 23  # entries (float32) of one distance block: 32 MB
+Rows = Embeddings | np.ndarray  # (n, d) points: an array or embeddings read in blocks
 
 
 def as_f32(X: np.ndarray) -> np.ndarray:
@@ -23,6 +28,37 @@ def as_f32(X: np.ndarray) -> np.ndarray:
 def sq_norms(X: np.ndarray) -> np.ndarray:
     """(n,) float32 squared row norms of (n, d) ``X``."""
     return np.einsum("ij,ij->i", X, X, dtype=np.float32)
+
+
+def as_rows(X: Rows) -> Embeddings:
+    """``X`` as :class:`Embeddings` (an array is wrapped as float32, no copy if it is)."""
+    return X if isinstance(X, Embeddings) else Embeddings.of_array(as_f32(X))
+
+
+def pool_embeddings(view, idx: np.ndarray) -> Embeddings:
+    """(n, d) embeddings of pool rows ``idx``: ``view.embeddings`` if the view has it
+    (no pool copy), else ``view.embed`` wrapped."""
+    if hasattr(view, "embeddings"):
+        return view.embeddings(idx)
+    return Embeddings.of_array(as_f32(view.embed(idx)))
+
+
+def row_blocks(X: Rows, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, block) over the rows of X, ``rows`` at a time; array blocks keep their dtype."""
+    if isinstance(X, Embeddings):
+        yield from X.blocks(rows)
+    else:
+        for s in range(0, len(X), rows):
+            yield s, X[s:s + rows]
+
+
+def block_sq_norms(X: Rows) -> np.ndarray:
+    """(n,) float32 squared row norms, one block at a time."""
+    X = as_rows(X)
+    out = np.empty(len(X), dtype=np.float32)
+    for s, b in X.blocks():
+        out[s:s + len(b)] = sq_norms(b)
+    return out
 
 
 def matvec(X: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -50,23 +86,25 @@ def _rows_per_block(n_cols: int, cap: int = 4096) -> int:
     return max(1, min(cap, BLOCK // max(1, n_cols)))
 
 
-def nearest(Q: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nearest(Q: Rows, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each row of Q (nq, d): (index (nq,) int64, squared distance (nq,) float32)
-    of its nearest row of X (nx, d).  Empty X gives index −1, distance +inf."""
-    Q, X = as_f32(Q), as_f32(X)
+    of its nearest row of X (nx, d).  Empty X gives index −1, distance +inf.
+    Q is read in row blocks (it may be :class:`Embeddings`)."""
+    Q, X = as_rows(Q), as_f32(X)
     best_d = np.full(len(Q), np.inf, dtype=np.float32)
     best_i = np.full(len(Q), -1, dtype=np.int64)
     if len(X) == 0:
         return best_i, best_d
-    qn, xn = sq_norms(Q), sq_norms(X)
-    rows = _rows_per_block(len(X))
-    for s in range(0, len(Q), rows):
-        d = (Q[s:s + rows] @ X.T) * np.float32(-2.0)  # (rows, nx)
-        d += qn[s:s + rows, None]
+    xn = sq_norms(X)
+    for s, q in Q.blocks(_rows_per_block(len(X))):
+        d = q @ X.T  # (rows, nx)
+        d *= np.float32(-2.0)
+        d += sq_norms(q)[:, None]
         d += xn[None, :]
         i = d.argmin(axis=1)
-        best_i[s:s + rows] = i
-        best_d[s:s + rows] = np.maximum(d[np.arange(len(i)), i], 0.0)
+        best_i[s:s + len(q)] = i
+        best_d[s:s + len(q)] = np.maximum(d[np.arange(len(i)), i], 0.0)
+        del q, d  # free this block before the next one is read
     return best_i, best_d
 
 
@@ -99,98 +137,50 @@ def knn(Q: np.ndarray, X: np.ndarray, k: int, *, skip_self: bool = False) -> tup
     return out_i, out_d
 
 
-def radius_graph(X: np.ndarray, radius: float, max_edges: int = 200_000_000) -> tuple[np.ndarray, np.ndarray]:
+def radius_graph(X: np.ndarray, radius: float, max_neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ε-ball graph of the rows of X (n, d) as CSR (indptr (n+1,), indices int32).
 
-    i → j whenever ‖x_i − x_j‖ ≤ radius (each point is its own neighbour).
-    Built block by block, so memory is O(BLOCK + edges), never n²; more than
-    ``max_edges`` edges is an error.
+    i → j whenever ‖x_i − x_j‖ ≤ radius (each point is its own neighbour),
+    keeping for each i at most its ``max_neighbours`` nearest such j (itself
+    first; at an equal distance the lower index) when given.  Built block by
+    block, so memory is O(BLOCK + edges) and edges ≤ n·max_neighbours.
     """
     X = as_f32(X)
     xn = sq_norms(X)
     r2 = np.float32(radius) ** 2
-    rows = _rows_per_block(len(X))
+    m = len(X) if max_neighbours is None else max(1, int(max_neighbours))
     counts, cols = [], []
-    for s in range(0, len(X), rows):
-        d = (X[s:s + rows] @ X.T) * np.float32(-2.0)
-        d += xn[s:s + rows, None]
+    for s in range(0, len(X), _rows_per_block(len(X))):
+        d = X[s:s + _rows_per_block(len(X))] @ X.T  # (rows, n)
+        d *= np.float32(-2.0)
+        d += xn[s:s + len(d), None]
         d += xn[None, :]
+        r = np.arange(len(d))
+        d[r, s + r] = -np.inf  # itself: always in, always first
         hit = d <= r2
-        hit[np.arange(len(d)), s + np.arange(len(d))] = True
-        counts.append(hit.sum(axis=1))
-        cols.append(np.nonzero(hit)[1].astype(np.int32))
-        if sum(len(c) for c in cols) > max_edges:
-            raise ValueError(f"the radius-{radius:.4g} graph has over {max_edges} edges; use a smaller radius")
-    indptr = np.zeros(len(X) + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(counts), out=indptr[1:])
+        c = np.count_nonzero(hit, axis=1)
+        over = np.flatnonzero(c > m)
+        if len(over):
+            hit[over] = _nearest_mask(d[over], m)
+            c[over] = m
+        counts.append(c)
+        cols.append((np.flatnonzero(hit) % len(X)).astype(np.int32))
+    counts = np.concatenate(counts)
+    total = int(counts.sum())
+    indptr = np.zeros(len(X) + 1, dtype=np.int32 if total < 2**31 else np.int64)  # int32: no upcast in scipy
+    np.cumsum(counts, out=indptr[1:])
     return indptr, np.concatenate(cols)
 
 
-def kcenter_greedy(X: np.ndarray, min_sq: np.ndarray, k: int, rng: np.random.Generator,
-                   block: int = 256, first_tie: bool = False) -> np.ndarray:
-    """k-center greedy (Sener & Savarese 2018): k rows of X (n, d) in pick order.
-
-    ``min_sq`` (n,): squared distance of each row to the nearest existing
-    centre (+inf if none; then the first pick is uniform).  Each pick is the
-    row farthest from all centres, exact ties drawn by ``rng`` (or the first
-    such row with ``first_tie``) — the same picks as the naive loop that
-    updates every row after every pick.
-
-    Lazy evaluation keeps it fast: ``d`` holds upper bounds (a row's distance
-    only shrinks as centres are added), and only the ``block`` rows with the
-    largest bounds are brought up to date, against the centres added since
-    their last update; the block doubles until its best exact value beats
-    every remaining bound.  Worst case O(n·d·k) like the naive loop, O(n)
-    extra memory, never n×n.
-    """
-    X = as_f32(X)
-    n = len(X)
-    xn = sq_norms(X)
-    d = np.array(min_sq, dtype=np.float32)  # upper bounds on squared distance to the centres
-    last = np.zeros(n, dtype=np.int64)  # picks[:last[i]] are folded into d[i]
-    picks = np.empty(k, dtype=np.int64)
-    for t in range(k):
-        b = block
-        while True:
-            if b >= n:
-                cand = np.arange(n)
-                rest = -np.inf
-            else:
-                part = np.argpartition(-d, b)
-                cand, rest = part[:b], d[part[b]]
-            stale = cand[last[cand] < t]
-            if len(stale):
-                _refresh(X, xn, d, last, stale, picks[:t])
-            best = d[cand].max()
-            if best > rest or b >= n:
-                break
-            b *= 2
-        ties = np.sort(cand[d[cand] == best])
-        c = int(ties[0] if len(ties) == 1 or first_tie else rng.choice(ties))
-        picks[t] = c
-        d[c] = -np.inf  # never pick a centre twice
-    return picks
-
-
-def _refresh(X, xn, d, last, rows, centres) -> None:
-    """Fold the centres each row in ``rows`` has not yet seen into d[rows] (in place).
-
-    Rows are bucketed by age (t − last, in powers of two) so a row that saw
-    all but one centre is not compared with hundreds of old ones.
-    """
-    t = len(centres)
-    age_bucket = np.log2(t - last[rows]).astype(np.int64)  # (len(rows),)
-    for bucket in np.unique(age_bucket):
-        group = rows[age_bucket == bucket]
-        step = max(1, BLOCK // (t - int(last[group].min())))
-        for s in range(0, len(group), step):
-            r = group[s:s + step]
-            c = centres[int(last[r].min()):]
-            dist = small_gram(X[r], X[c]) * np.float32(-2.0)  # (len(r), len(c))
-            dist += xn[r, None]
-            dist += xn[c][None, :]
-            d[r] = np.minimum(d[r], np.maximum(dist.min(axis=1), 0.0))
-            last[r] = t
+def _nearest_mask(d: np.ndarray, m: int) -> np.ndarray:
+    """(r, n) bool: the m smallest entries of each row of d (r, n); at the m-th value the
+    lowest columns (a stable sort's order)."""
+    kth = np.partition(d, m - 1, axis=1)[:, m - 1:m]  # (r, 1) the m-th smallest
+    mask = d <= kth
+    for i in np.flatnonzero(np.count_nonzero(mask, axis=1) > m):  # ties at the m-th value: drop the last ones
+        tied = np.flatnonzero(d[i] == kth[i, 0])
+        mask[i, tied[m - np.count_nonzero(d[i] < kth[i, 0]):]] = False
+    return mask
 
 
 DotFn = Callable[[int], np.ndarray]  # i ↦ (n,) inner products ⟨g_j, g_i⟩ for all j
@@ -269,38 +259,16 @@ def _segment_sum(X: np.ndarray, labels: np.ndarray, out: np.ndarray) -> None:
     out[labels[order[starts]]] += np.add.reduceat(X[order], starts, axis=0)
 
 
-def euclidean_exact(Q: np.ndarray, X: np.ndarray) -> np.ndarray:
+def euclidean_exact(Q: Rows, X: np.ndarray) -> np.ndarray:
     """(nq,) float64 Euclidean distance of each row of Q (nq, d) to its nearest row of X (nx, d),
     from the differences themselves (no ‖x‖² + ‖y‖² − 2⟨x, y⟩ cancellation), in blocks of at
-    most ``BLOCK`` differences; +inf when X is empty."""
-    Q, X = np.asarray(Q, dtype=np.float64), np.asarray(X, dtype=np.float64)
+    most ``BLOCK`` differences; +inf when X is empty.  Q is read in row blocks."""
+    X = np.asarray(X, dtype=np.float64)
     out = np.full(len(Q), np.inf)
     if len(X) == 0:
         return out
-    rows = max(1, BLOCK // max(1, len(X) * Q.shape[1]))
-    for s in range(0, len(Q), rows):
-        diff = Q[s:s + rows, None, :] - X[None, :, :]  # (rows, nx, d)
-        out[s:s + rows] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)).min(axis=1)
+    rows = max(1, BLOCK // max(1, len(X) * X.shape[1]))
+    for s, q in row_blocks(Q, rows):
+        diff = np.asarray(q, dtype=np.float64)[:, None, :] - X[None, :, :]  # (rows, nx, d)
+        out[s:s + len(q)] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)).min(axis=1)
     return out
-
-
-def kcenter_greedy_exact(X: np.ndarray, min_dist: np.ndarray, k: int, first_tie: bool,
-                         rng: np.random.Generator) -> np.ndarray:
-    """k-center greedy in float64 on exact Euclidean distances: k rows of X (n, d) in pick order.
-
-    ``min_dist`` (n,): distance of each row to its nearest existing centre
-    (+inf if none).  Each pick is the row farthest from all centres; among
-    exact ties the first row (``first_tie``, as Zhan et al.'s and Lu et al.'s
-    code: ``argmax`` of float64 ``cdist`` distances) or one drawn by ``rng``.
-    O(n·d) per pick (one difference pass against the new centre), O(n) memory.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    d = np.array(min_dist, dtype=np.float64)  # (n,)
-    picks = np.empty(k, dtype=np.int64)
-    for t in range(k):
-        c = int(np.argmax(d)) if first_tie else argmax_random(d, rng)
-        picks[t] = c
-        diff = X - X[c]
-        np.minimum(d, np.sqrt(np.einsum("ij,ij->i", diff, diff)), out=d)
-        d[c] = -np.inf  # never pick a centre twice
-    return picks

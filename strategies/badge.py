@@ -10,7 +10,8 @@ seeds k-means++ on g; we never build the (n, d·C) matrix of g's, since
     ⟨g_i, g_j⟩ = ⟨a_i, a_j⟩·⟨h_i, h_j⟩,   ‖g_i‖² = ‖a_i‖²·‖h_i‖²,   a = p − e_ŷ,
 
 so each k-means++ step costs one (n, C) matvec and at most one (n, d)
-matvec, and the memory is O(n·(d + C)).  The (n, d) product is skipped for
+matvec, and the memory is O(n·C) plus blocks of a few MB: the (n, d)
+features are read block by block (``view.embeddings``), never copied.  The (n, d) product is skipped for
 points whose distance to the new centre provably exceeds their current D²:
 ‖g_i − g_c‖² ≥ ‖g_i‖² + ‖g_c‖² − 2|⟨a_i, a_c⟩|·‖h_i‖·‖h_c‖ (Cauchy–Schwarz on
 the h factor), so the picks equal plain k-means++ on materialised g's.
@@ -22,7 +23,7 @@ import numpy as np
 
 from bench.registry import STRATEGIES
 from bench.view import IntArray, ModelView
-from strategies._geometry import argmax_random, matvec, sq_norms
+from strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, matvec, pool_embeddings, sq_norms
 
 
 def residuals(p: np.ndarray) -> np.ndarray:
@@ -32,16 +33,17 @@ def residuals(p: np.ndarray) -> np.ndarray:
     return a
 
 
-def badge_seeding(a: np.ndarray, h: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def badge_seeding(a: np.ndarray, h: Rows, k: int, rng: np.random.Generator) -> np.ndarray:
     """k-means++ on g_i = a_i ⊗ h_i without forming g: (k,) positions in pick order.
 
-    a: (n, C) float32 residuals, h: (n, d) float32 features.  First centre:
+    a: (n, C) float32 residuals, h: (n, d) features (an array or Embeddings,
+    read in blocks).  First centre:
     the largest ‖g‖ (ties by ``rng``); then one ``u = rng.random()`` per pick,
     drawing the point where cumsum(D²) first exceeds u·ΣD² — the same draws
     as :func:`strategies._geometry.kmeanspp` on materialised g's.
     """
-    n = len(a)
-    hn = np.sqrt(sq_norms(h))  # (n,) ‖h‖
+    n, h = len(a), as_rows(h)
+    hn = np.sqrt(block_sq_norms(h))  # (n,) ‖h‖
     g2 = sq_norms(a) * hn * hn  # (n,) ‖g‖²
     d2 = np.full(n, np.inf, dtype=np.float32)
     chosen = np.zeros(n, dtype=bool)
@@ -55,11 +57,12 @@ def badge_seeding(a: np.ndarray, h: np.ndarray, k: int, rng: np.random.Generator
         ad = matvec(a, a[c])  # (n,) ⟨a_i, a_c⟩
         lower = g2 + g2[c] - np.float32(2.0) * np.abs(ad) * hn * hn[c]
         need = np.flatnonzero(lower < d2)
+        hc = h.take(np.array([c]))[0]  # (d,)
         if len(need) > n // 4:
-            dist = g2 + g2[c] - np.float32(2.0) * ad * matvec(h, h[c])
+            dist = g2 + g2[c] - np.float32(2.0) * ad * _dots(h, hc)
             np.minimum(d2, np.maximum(dist, 0.0), out=d2)
         elif len(need):
-            dist = g2[need] + g2[c] - np.float32(2.0) * ad[need] * matvec(h[need], h[c])
+            dist = g2[need] + g2[c] - np.float32(2.0) * ad[need] * _dots(h, hc, need)
             d2[need] = np.minimum(d2[need], np.maximum(dist, 0.0))
         d2[chosen] = 0.0
         cum = np.cumsum(d2, dtype=np.float64)
@@ -71,15 +74,26 @@ def badge_seeding(a: np.ndarray, h: np.ndarray, k: int, rng: np.random.Generator
     return picks
 
 
+def _dots(h, v: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """(m,) ⟨h_i, v⟩ for the rows of h (all, or positions ``rows``), block by block."""
+    if rows is None:
+        out = np.empty(len(h), dtype=np.float32)
+        for s, b in h.blocks():
+            out[s:s + len(b)] = matvec(b, v)
+        return out
+    step = h.block_rows()
+    return np.concatenate([matvec(h.take(rows[s:s + step]), v) for s in range(0, len(rows), step)])
+
+
 @STRATEGIES.register
 def badge(view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
     """BADGE (Ash et al. 2020) without materialising gradient embeddings.
 
-    Uses ``view.predict_proba`` (n, C) and ``view.embed`` (n, d).  The first
+    Uses ``view.predict_proba`` (n, C) and the embeddings (n, d), read in
+    blocks (``view.embeddings``).  The first
     centre is the largest gradient norm (as the authors' code; ties at
     random); each next one is drawn ∝ D², the squared distance to the nearest
     centre (see :func:`badge_seeding`).
     """
     a = residuals(view.predict_proba(pool))  # (n, C)
-    h = np.ascontiguousarray(view.embed(pool), dtype=np.float32)  # (n, d)
-    return pool[badge_seeding(a, h, budget, rng)]
+    return pool[badge_seeding(a, pool_embeddings(view, pool), budget, rng)]

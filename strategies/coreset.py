@@ -14,7 +14,8 @@ import numpy as np
 from bench.config import ID_IF_SET
 from bench.registry import STRATEGIES
 from bench.view import IntArray, ModelView
-from strategies._geometry import euclidean_exact, kcenter_greedy, kcenter_greedy_exact, nearest
+from strategies._geometry import euclidean_exact, nearest, pool_embeddings
+from strategies._kcenter import kcenter_greedy, kcenter_greedy_exact
 
 
 @STRATEGIES.register(name="coreset")
@@ -22,9 +23,11 @@ from strategies._geometry import euclidean_exact, kcenter_greedy, kcenter_greedy
 class Coreset:
     """k-center greedy on embeddings (Sener & Savarese 2018).
 
-    h = ``view.embed`` of pool (n, d) and labelled (n_lab, d) points; each
-    pick is the pool point farthest from its nearest centre (labelled or
-    already picked), never building an n×n matrix.
+    h = embeddings of pool (n, d) and labelled (n_lab, d) points; each pick
+    is the pool point farthest from its nearest centre (labelled or already
+    picked), never building an n×n matrix.  The pool's embeddings are read
+    in blocks (``view.embeddings``), so no (n, d) copy of them is made: extra
+    memory is O(n + (n_lab + budget)·d) plus blocks of a few MB.
 
     * ``dtype: float32`` (default) — lazy greedy on float32 squared distances
       from BLAS inner products: O(n·d·(n_lab + budget)) time, fast at scale.
@@ -41,7 +44,7 @@ class Coreset:
     ties: Literal["random", "first"] = field(default="random", metadata=ID_IF_SET)  # see above
 
     def __call__(self, view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
-        h = view.embed(pool)  # (n, d)
+        h = pool_embeddings(view, pool)  # (n, d), read in blocks
         lab = view.labelled
         h_lab = view.embed(lab) if len(lab) else np.zeros((0, h.shape[1]), np.float32)  # (n_lab, d)
         if self.dtype == "float64":

@@ -11,6 +11,17 @@ radius whose balls are pure (one k-means cluster, K = number of classes) for
 at least ``purity`` of the points — estimated on ``purity_queries`` random
 points, since a ball around x is pure iff δ < the distance from x to the
 nearest point of another cluster.
+
+Deviation from the paper (memory bounded by construction): each ball keeps
+at most its m = max(1, ``max_edges`` // N) nearest points within δ (N = pool
++ labelled), so the graph has at most ``max_edges`` edges whatever δ and the
+data.  The paper's graph is unbounded: when k-means finds the true classes,
+δ approaches the class gaps and the graph grows like N²/K (≈ 4 GB at N = 50k).
+With the cap, a pick covers its m nearest neighbours inside δ rather than the
+whole ball; where no ball holds more than m points (every N ≤ √max_edges ≈ 4,500
+at the default) the picks are exactly the paper's.  Measured peak extra
+memory (``scripts/strategy_memory.py``, d = 384, budget 1000): 130 MB
+traced at N = 50k, 590 MB at 200k (its (N, d) embeddings included).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from scipy import sparse
 
 from bench.registry import STRATEGIES
 from bench.view import IntArray, ModelView
-from strategies._geometry import argmax_random, as_f32, kmeans, radius_graph, sq_norms
+from strategies._geometry import argmax_random, as_f32, kmeans, pool_embeddings, radius_graph, sq_norms
 
 
 def purity_radius(X: np.ndarray, labels: np.ndarray, purity: float, queries: np.ndarray) -> float:
@@ -48,16 +59,18 @@ def purity_radius(X: np.ndarray, labels: np.ndarray, purity: float, queries: np.
 @STRATEGIES.register(name="probcover")
 @dataclass(frozen=True)
 class ProbCover:
-    """ProbCover (Yehuda et al. 2022) on ``view.embed`` (n, d) of pool and labelled."""
+    """ProbCover (Yehuda et al. 2022) on the embeddings (n, d) of pool and labelled,
+    each ball capped at its ``max_edges`` // N nearest points (see the module docstring)."""
 
     radius: float | None = None  # δ; None = the paper's purity rule
     purity: float = 0.95  # α of the purity rule (paper: 0.95)
     purity_queries: int = 2000  # random points used to estimate the purity quantile
-    max_edges: int = 200_000_000  # guard on the graph size (memory ≈ 8 bytes/edge)
+    max_edges: int = 20_000_000  # edge budget of the ε-graph (≈ 10 bytes/edge); caps each ball
 
     def __call__(self, view: ModelView, pool: IntArray, budget: int, rng: np.random.Generator) -> IntArray:
         lab = view.labelled
-        X = np.concatenate([view.embed(pool), view.embed(lab)]) if len(lab) else view.embed(pool)
+        E = pool_embeddings(view, np.concatenate([pool, lab]))  # (N, d)
+        X = E.block(0, len(E))  # (N, d) float32: the O(N²·d) graph needs it whole
         n, N = len(pool), len(X)
         delta = self.radius
         if delta is None:
@@ -66,7 +79,7 @@ class ProbCover:
             delta = purity_radius(X, labels, self.purity, q)
             if not np.isfinite(delta):
                 delta = float(np.sqrt(sq_norms(as_f32(X - X.mean(0))).max())) * 2
-        indptr, indices = radius_graph(X, delta, self.max_edges)
+        indptr, indices = radius_graph(X, delta, max(1, self.max_edges // N))
         A = sparse.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(N, N))
         AT = A.T.tocsr()  # row j: the points whose ball contains j
         covered = np.zeros(N, dtype=bool)

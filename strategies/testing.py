@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.view import CapabilityError
+from bench.view import CapabilityError, Embeddings
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -72,6 +72,10 @@ class FakeView:
     def embed(self, idx) -> np.ndarray:
         """(n, d)"""
         return self.H[idx]
+
+    def embeddings(self, idx) -> Embeddings:
+        """(n, d) rows of H read on demand, as ``ModelView.embeddings`` (no copy)."""
+        return Embeddings(lambda rows: self.H[rows], idx, self.H.shape[1])
 
     def grad_embed(self, idx) -> np.ndarray:
         """(n, C·d): (p − e_ŷ) ⊗ h, materialised (reference for BADGE)."""

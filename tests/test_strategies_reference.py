@@ -19,6 +19,7 @@ from strategies.probcover import ProbCover
 from strategies.stochastic import gumbel_top_k, log_weights
 from strategies.testing import FakeView, blobs_view, softmax
 from strategies.typiclust import typicality
+from strategies._kcenter import kcenter_greedy
 
 
 def naive_kcenter(X, labelled_X, k, rng):
@@ -56,7 +57,7 @@ def test_kcenter_greedy_equals_naive_loop(seed, n_lab):
 def test_kcenter_greedy_small_block_equals_naive():
     g = np.random.default_rng(7)
     X = g.normal(size=(500, 8)).astype(np.float32)
-    ours = geo.kcenter_greedy(X, np.full(500, np.inf, np.float32), 60, np.random.default_rng(0), block=2)
+    ours = kcenter_greedy(X, np.full(500, np.inf, np.float32), 60, np.random.default_rng(0), block=2)
     np.testing.assert_array_equal(ours, naive_kcenter(X, X[:0], 60, np.random.default_rng(0)))
 
 
@@ -138,6 +139,7 @@ def test_probcover_equals_naive_greedy(seed):
     g = np.random.default_rng(seed)
     X = g.integers(0, 12, size=(120, 2)).astype(np.float32)  # integer grid: exact distances, ties
     v = FakeView(X, P=np.full((120, 2), 0.5), labelled=np.arange(100, 120))
+    # the default edge budget caps each ball at 2e7 // 120 points: no cap binds, so the paper's picks
     ours = ProbCover(radius=2.0)(v, np.arange(100), 15, np.random.default_rng(seed))
     np.testing.assert_array_equal(ours, naive_probcover(X, 100, 2.0, 15, np.random.default_rng(seed)))
 

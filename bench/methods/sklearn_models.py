@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from bench.config import ID_IF_SET
 from bench.registry import METHODS
@@ -36,6 +35,8 @@ class SklearnModel:
     cross-entropy at the predicted label w.r.t. a linear head on those
     inputs, (p − e_ŷ) ⊗ x, shape (n, C·d) (Ash et al. 2020).
     """
+
+    streams_rows = True  # row-wise outputs, embed = input: the view reads the pool in blocks
 
     def __init__(self, clf, n_classes: int, seen: np.ndarray, template=None):
         self.clf = clf
@@ -188,32 +189,7 @@ class SvmRbf:
         svc = SVC(C=self.C, gamma=self.gamma)  # deterministic: random_state only seeds libsvm's Platt CV
         if self.probability == "none":
             return _fit(svc, X, y, n_classes, kind=DecisionModel)
+        from bench.methods.calibrated_svc import CalibratedSvc  # scikit-learn's base: imported when fitting
+
         return _fit(CalibratedSvc(svc, self.calibration_cv), X, y, n_classes)
 
-
-class CalibratedSvc(BaseEstimator, ClassifierMixin):
-    """``CalibratedClassifierCV(svc, method="sigmoid", cv=k, ensemble=False)`` with k lowered to
-    the smallest class count of the labels it is fitted on (at least 2); with a class of one
-    example there is nothing to cross-validate, so it falls back to a softmax of the SVC's
-    decision values."""
-
-    def __init__(self, svc=None, cv: int = 5):
-        self.svc = svc  # unfitted SVC
-        self.cv = cv  # calibration folds
-
-    def fit(self, X, y) -> "CalibratedSvc":
-        from sklearn.base import clone
-        from sklearn.calibration import CalibratedClassifierCV
-
-        folds = min(self.cv, int(np.unique(y, return_counts=True)[1].min()))
-        est = clone(self.svc)
-        self.model_ = (CalibratedClassifierCV(est, method="sigmoid", cv=folds, ensemble=False) if folds >= 2
-                       else est)
-        self.model_.fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X) -> np.ndarray:
-        if hasattr(self.model_, "predict_proba"):
-            return self.model_.predict_proba(X)
-        return softmax(ovr_scores(self.model_.decision_function(X)))

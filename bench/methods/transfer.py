@@ -94,7 +94,14 @@ class LinearProbe:
             rng_order: np.random.Generator) -> TorchModel:
         if input_kind(X) != "tabular":
             raise ValueError("linear-probe.fit needs features from its prepare(); run it through the AL loop")
-        return TorchModel(fit_head(X, y, n_classes, self.dropout, self.train, rng_init, rng_order), n_classes)
+        return ProbeModel(fit_head(X, y, n_classes, self.dropout, self.train, rng_init, rng_order), n_classes)
+
+
+class ProbeModel(TorchModel):
+    """A linear head over stored features: its embedding is their standardisation,
+    a cheap row-wise map, so the view reads the (memory-mapped) pool in blocks."""
+
+    streams_rows = True
 
 
 def _tokens_net(X, n_classes, m, g):

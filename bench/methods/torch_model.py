@@ -1,0 +1,189 @@
+"""Torch models behind the method interface: the fitted :class:`TorchModel`, the MLP net
+and seeded dropout (imported by a run, never by `altbench status` or `list`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.seeds import torch_generator
+
+
+class SeededDropout(nn.Module):
+    """Inverted dropout drawing its masks from an explicit ``torch.Generator``
+    (``nn.Dropout`` uses torch's global generator, which we never seed)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
+def use_generator(module: nn.Module, g: torch.Generator) -> None:
+    """Make every SeededDropout in ``module`` draw from ``g``."""
+    for m in module.modules():
+        if isinstance(m, SeededDropout):
+            m.generator = g
+
+
+def init_linear_(layer: nn.Linear, g: torch.Generator) -> None:
+    """PyTorch's default Linear init, but from generator ``g``."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
+    bound = 1.0 / math.sqrt(layer.in_features)
+    nn.init.uniform_(layer.bias, -bound, bound, generator=g)
+
+
+class MlpNet(nn.Module):
+    """x (n, d) → [Linear → ReLU → Dropout]* → features (n, h) → logits (n, C)."""
+
+    def __init__(self, d_in: int, hidden: tuple[int, ...], n_classes: int, dropout: float,
+                 g: torch.Generator):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for h in hidden:
+            lin = nn.Linear(d_in, h)
+            init_linear_(lin, g)
+            layers += [lin, nn.ReLU(), SeededDropout(dropout)]
+            d_in = h
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(d_in, n_classes)
+        init_linear_(self.head, g)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def _float_rows(X) -> torch.Tensor:
+    return torch.as_tensor(np.array(X, dtype=np.float32))  # copy: X may be a read-only memmap
+
+
+class TorchModel:
+    """A fitted torch classifier ``net`` with ``net.features`` and ``net.head``.
+
+    ``to_inputs(X_chunk)`` turns rows of the prepared inputs into a tensor or a
+    tuple of tensors (default: a float32 tensor); ``net.features(*inputs)`` is
+    the (b, h) penultimate embedding and ``net.head`` the last linear layer.
+    MC dropout switches on only the :class:`SeededDropout` modules (BatchNorm
+    stays in eval mode), with masks from the ``rng`` given.  ``train_loss_``
+    is the final-epoch mean training loss: ``train_loss`` if given, else the
+    one :func:`bench.train.train` left on ``net`` (None if neither).
+    """
+
+    def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096,
+                 to_inputs: Callable[[Any], Any] = _float_rows,
+                 sort_key: Callable[[Any], float] | None = None, train_loss: float | None = None):
+        self.net = net
+        self.train_loss_ = train_loss if train_loss is not None else getattr(net, "train_loss_", None)
+        self.n_classes = n_classes
+        self.batch_size = batch_size
+        self.to_inputs = to_inputs
+        self.sort_key = sort_key  # e.g. text length: similar rows share a batch (less padding)
+        self.dev = next(net.parameters()).device
+
+    @torch.no_grad()
+    def _batches(self, X, fn):
+        order = None
+        if self.sort_key is not None and len(X) > self.batch_size:
+            order = np.argsort([self.sort_key(x) for x in X], kind="stable")
+            X = X[order]
+        outs = []
+        for i in range(0, len(X), self.batch_size):
+            inputs = self.to_inputs(X[i:i + self.batch_size])
+            if isinstance(inputs, tuple):
+                outs.append(fn(*(t.to(self.dev) for t in inputs)).cpu())
+            else:
+                outs.append(fn(inputs.to(self.dev)).cpu())
+        out = torch.cat(outs).numpy() if outs else np.zeros((0,))
+        if order is not None:
+            restored = np.empty_like(out)
+            restored[order] = out
+            out = restored
+        return out
+
+    def _logits(self, *x):
+        return self.net.head(self.net.features(*x))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """(n, C)"""
+        self.net.eval()
+        return self._batches(X, lambda *x: self._logits(*x).softmax(-1)).astype(np.float64)
+
+    def predict_proba_mc(self, X, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, C, T): dropout on, T passes, masks from ``rng``; memory O(batch·C·T).
+
+        Nets whose only dropout is the last step of ``features`` expose
+        ``split_dropout() -> (trunk, dropout)``: the trunk then runs once per
+        batch and only the masks and the head are redone T times.  The masks
+        are drawn in the same order and shape, so the result is bit-identical
+        to T full passes.
+        """
+        g = torch_generator(rng, self.dev)
+        use_generator(self.net, g)
+        self.net.eval()
+        for m in self.net.modules():
+            if isinstance(m, SeededDropout):
+                m.train()
+        split = getattr(self.net, "split_dropout", None)
+        if split is not None:  # dropout only at the end: run the trunk once, redraw masks T times
+            trunk, drop = split()
+
+            def passes(*x):
+                h = trunk(*x)
+                return torch.stack([self.net.head(drop(h)).softmax(-1) for _ in range(n_samples)], -1)
+        else:
+            def passes(*x):
+                return torch.stack([self._logits(*x).softmax(-1) for _ in range(n_samples)], -1)
+        try:
+            out = self._batches(X, passes)
+        finally:
+            self.net.eval()
+        return out.astype(np.float64)
+
+    def embed(self, X) -> np.ndarray:
+        """(n, h) penultimate features."""
+        self.net.eval()
+        return self._batches(X, self.net.features)
+
+    def head_proba(self, H) -> np.ndarray:
+        """(n, C): softmax of the head on embeddings H (n, h) as returned by ``embed``."""
+        self.net.eval()
+        H = np.asarray(H, dtype=np.float32)
+        with torch.no_grad():
+            out = [self.net.head(torch.as_tensor(H[i:i + self.batch_size], device=self.dev)).softmax(-1).cpu()
+                   for i in range(0, len(H), self.batch_size)]
+        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros((0, self.n_classes))
+
+    def grad_embed(self, X) -> np.ndarray:
+        """(n, C·h): (p − e_ŷ) ⊗ h, the last-layer gradient at the predicted label."""
+        self.net.eval()
+
+        def g(*x):
+            h = self.net.features(*x)
+            p = self.net.head(h).softmax(-1)
+            p[torch.arange(len(p)), p.argmax(-1)] -= 1.0
+            return (p[:, :, None] * h[:, None, :]).flatten(1)
+
+        return self._batches(X, g)
+
+
+class MlpModel(TorchModel):
+    """A fitted :class:`Mlp`; ``refit`` trains a fresh one with the same settings
+    (committee members for query by bagging)."""
+
+    def __init__(self, net: nn.Module, n_classes: int, spec: "Mlp"):
+        super().__init__(net, n_classes)
+        self.spec = spec  # the Mlp config that trained it
+
+    def refit(self, X, y, rng: np.random.Generator) -> "MlpModel":
+        """A new Mlp fitted on (X, y), its init and data order drawn from ``rng``."""
+        return self.spec.fit(X, y, n_classes=self.n_classes, rng_init=rng, rng_order=rng)
