@@ -154,14 +154,16 @@ class SvmRbf:
 
     ``probability``:
 
-    * ``"libsvm"`` (default) — ``SVC(probability=True)``: libsvm's Platt scaling
-      with its own internal 5-fold CV; accuracy is the argmax of those
-      probabilities.  Kept so that committed results reproduce; deprecated in
-      scikit-learn 1.9 and removed in 1.11 (then an error says to pick another).
-    * ``"platt"`` — ``CalibratedClassifierCV(SVC(...), method="sigmoid",
+    * ``"platt"`` (default) — ``CalibratedClassifierCV(SVC(...), method="sigmoid",
       ensemble=False)``: Platt scaling fitted on ``calibration_cv``-fold
-      out-of-fold decision values, then one SVC on all labels.  Not the same
-      numbers as ``"libsvm"`` (different folds and sigmoid fit).
+      out-of-fold decision values, then one SVC on all labels.  While some
+      labelled class has a single example there is nothing to cross-validate,
+      and the probabilities are a softmax of the decision values.
+    * ``"libsvm"`` — ``SVC(probability=True)``: libsvm's Platt scaling with its
+      own internal 5-fold CV; accuracy is the argmax of those probabilities.
+      The default until December 2026 (runs made with it then keep their
+      numbers with ``probability: libsvm``); deprecated in scikit-learn 1.9 and
+      removed in 1.11 (then an error says to pick another).
     * ``"none"`` — no calibration, the protocol of Zhan et al. (2021) and Lu
       et al. (2023): the model's ``predict`` is ``SVC.predict`` (the loop's
       accuracy), ``decision_function`` gives the one-vs-rest scores (US-C), and
@@ -173,7 +175,9 @@ class SvmRbf:
 
     C: float = 1.0  # soft-margin penalty
     gamma: str | float = "scale"  # RBF width: "scale" = 1 / (d · Var X_labelled), "auto" = 1 / d, or a number
-    probability: Literal["libsvm", "platt", "none"] = field(default="libsvm", metadata=ID_IF_SET)  # see above
+    # see above; always part of the run id (no ID_IF_SET): its default changed from "libsvm" to "platt",
+    # so runs with either default must never share an id
+    probability: Literal["libsvm", "platt", "none"] = "platt"
     calibration_cv: int = field(default=5, metadata=ID_IF_SET)  # folds of "platt" (fewer if a class is smaller)
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
