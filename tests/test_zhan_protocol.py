@@ -48,15 +48,19 @@ def test_svm_without_calibration_is_the_plain_svc():
     np.testing.assert_array_equal(p.argmax(1), model.predict(X))
 
 
-def test_default_svm_keeps_libsvm_platt_and_no_predict():
+def test_default_svm_is_calibrated_and_its_probability_always_enters_the_run_id():
     X, y = _blobs(1)
+    model = _fit(X[:40], y[:40])
+    assert type(model.clf).__name__ == "CalibratedSvc" and not hasattr(model, "predict")  # argmax of Platt probs
+    assert not hasattr(model, "decision_function")
+    spec = resolve_plugin(METHODS, "svm_rbf", "methods")  # the default changed (libsvm → platt): in the id
+    assert spec.params == {"C": 1.0, "gamma": "scale", "probability": "platt"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        model = _fit(X[:40], y[:40])
-    assert model.clf.probability and not hasattr(model, "predict")  # the loop scores argmax of Platt probs
-    assert not hasattr(model, "decision_function")
-    spec = resolve_plugin(METHODS, "svm_rbf", "methods")  # new fields at default stay out of run ids
-    assert spec.params == {"C": 1.0, "gamma": "scale"}
+        old = _fit(X[:40], y[:40], probability="libsvm")  # the former default, still available
+    assert old.clf.probability
+    libsvm = resolve_plugin(METHODS, {"name": "svm_rbf", "probability": "libsvm"}, "methods")
+    assert libsvm.params["probability"] == "libsvm" and libsvm.label == 'svm_rbf(probability="libsvm")'
     spec = resolve_plugin(METHODS, {"name": "svm_rbf", "probability": "none"}, "methods")
     assert spec.params["probability"] == "none" and spec.label == 'svm_rbf(probability="none")'
 
