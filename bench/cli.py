@@ -62,7 +62,9 @@ def _cmd_status(args) -> int:
     other = set(RunStore(exp.results_dir).finished_ids()) - {r.run_id for r in exp.runs}
     print(f"{exp.name} ({exp.results_dir}): " + ", ".join(f"{k} {v}" for k, v in counts.items())
           + f" of {len(exp.runs)}" + (f"; {len(other)} other finished run(s) in the directory, not in this "
-                                      "grid (`altbench run CONFIG --prune` deletes them)" if other else ""))
+                                      "grid (`altbench run CONFIG --prune` deletes them)" if other else "")
+          + ("; the corrupt results files were moved aside (runs/*.parquet.corrupt) and `altbench run CONFIG` "
+             "re-runs them" if counts.get("corrupt") else ""))
     return 0
 
 

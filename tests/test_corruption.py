@@ -355,3 +355,13 @@ def test_one_encode_per_entry_across_processes(tmp_path):
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0]
     assert counter.read_text() == "encode\n", "the second worker waited and read the first one's entry"
+
+
+def test_status_command_says_corrupt_results_are_moved_aside_and_rerun(finished, tmp_path, capsys):
+    from bench.cli import main
+
+    exp, store, run_id, original = finished
+    store.path(run_id, ".parquet").write_bytes(original[:100])
+    assert main(["status", str(tmp_path / "exp.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "corrupt 1 of 1" in out and "runs/*.parquet.corrupt" in out and "`altbench run CONFIG` re-runs" in out
