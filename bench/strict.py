@@ -145,4 +145,8 @@ def check_path(value: str, key: str, where: str) -> str:
         raise ConfigError(f"{where}: {key} {short(value)} holds a control character (NUL, newline, ...); {hint}")
     if any(len(part.encode()) > 255 for part in value.split("/")):
         raise ConfigError(f"{where}: {key} has a path component over 255 bytes; {hint}")
+    import os.path
+
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ConfigError(f"{where}: {key} {short(value)} is an existing file, not a directory; {hint}")
     return value

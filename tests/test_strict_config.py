@@ -114,6 +114,12 @@ def test_absurd_results_dirs_are_refused(tmp_path, value, expected):
     assert expected in msg and "results_dir: results/my_experiment" in msg
 
 
+def test_results_dir_that_is_an_existing_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("not a directory")
+    msg = error_of(tmp_path, [f"results_dir={tmp_path / 'taken'}"])
+    assert "is an existing file, not a directory" in msg and "results_dir: results/my_experiment" in msg
+
+
 def test_results_dir_default_and_explicit(tmp_path):
     assert str(load_experiment(write(tmp_path, BASE)).results_dir) == "results/t"
     assert str(load_experiment(write(tmp_path, BASE), ["results_dir=out/here"]).results_dir) == "out/here"
