@@ -110,13 +110,19 @@ def execute_run(cfg: RunConfig, settings: RunSettings, fresh: bool = False) -> t
     The error "busy" means another process holds the run's lock.  ``settings.timeout_s``
     is not enforced here (only a supervisor outside the run can do that: see :func:`_task`).
     """
+    return _claim_then(cfg, settings, fresh, lambda store: _run_claimed(cfg, settings, fresh))
+
+
+def _claim_then(cfg: RunConfig, settings: RunSettings, fresh: bool, body) -> tuple[str, str | None]:
+    """(run id, ``body(store)``) with the run's lock held; "busy" if another process holds it,
+    None without calling ``body`` if the run is already finished (and not ``fresh``)."""
     store = RunStore(Path(settings.results_dir))
     with store.claim(cfg.run_id) as mine:
         if not mine:
             return cfg.run_id, "busy"
         if store.is_finished(cfg.run_id) and not fresh:
             return cfg.run_id, None
-        return cfg.run_id, _run_claimed(cfg, settings, fresh)
+        return cfg.run_id, body(store)
 
 
 def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | None:
@@ -200,13 +206,7 @@ def _preload_all() -> tuple[str, ...]:
 def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
     """The executor's task: claim the run, then supervise it in a child process (see module doc)."""
     cfg, settings, fresh = item
-    store = RunStore(Path(settings.results_dir))
-    with store.claim(cfg.run_id) as mine:
-        if not mine:
-            return cfg.run_id, "busy"
-        if store.is_finished(cfg.run_id) and not fresh:
-            return cfg.run_id, None
-        return cfg.run_id, _supervise(cfg, settings, fresh, store)
+    return _claim_then(cfg, settings, fresh, lambda store: _supervise(cfg, settings, fresh, store))
 
 
 def _supervise(cfg: RunConfig, settings: RunSettings, fresh: bool, store: RunStore) -> str | None:
