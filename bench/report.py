@@ -108,8 +108,9 @@ def _tables(df, summ, options: ReportOptions):
 
     vs_base = {m: stats.paired_comparisons(summ, m, options.baseline, options.alpha, options.test)
                for m in ("final_accuracy", "aubc", options.metric)}
+    threads = tuple(sorted({int(t) for t in df["threads"].dropna()})) if "threads" in df else ()
     tabs = [tables.summary_table(summ, curve_targets(df, options.targets, options.baseline), vs_base,
-                                 options.targets, options.baseline, options.test, options.alpha),
+                                 options.targets, options.baseline, options.test, options.alpha, threads),
             tables.pairwise_table(stats.paired_comparisons(summ, options.metric, None, options.alpha, options.test),
                                   _label(options.metric))]
     if len(vs_base[options.metric]):

@@ -299,6 +299,7 @@ class RunStore:
                                  "`altbench run` on its config moves it aside and re-runs it") from None
             for col in TIMING_COLUMNS:
                 df[col] = meta["timings"][col]
+            df["threads"] = (meta.get("provenance") or {}).get("torch_threads")  # the timings' thread count
             frames.append(df)
         if not frames:
             raise FileNotFoundError(f"no finished runs under {self.runs}; run `altbench run` first")

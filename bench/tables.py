@@ -52,8 +52,18 @@ def _best(values, higher: bool) -> set[int]:
     return set(np.flatnonzero(np.isclose(v, target, rtol=0, atol=1e-12)))
 
 
+def threads_phrase(threads: tuple[int, ...]) -> str:
+    """How many torch/BLAS threads the timings used, from the run records (mixed counts are flagged)."""
+    if not threads:
+        return "thread count not recorded"
+    if len(threads) == 1:
+        return f"{threads[0]} torch/BLAS thread{'s' if threads[0] != 1 else ''} per run"
+    return (f"MIXED thread counts ({', '.join(map(str, threads))} torch/BLAS threads per run): "
+            "compare timings with care")
+
+
 def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline: str = "random",
-                  test: str = "t", alpha: float = 0.05) -> Table:
+                  test: str = "t", alpha: float = 0.05, threads: tuple[int, ...] = ()) -> Table:
     """Per dataset × method × strategy: final accuracy, AUBC (+CI), labels-to-target, savings, seconds.
 
     summ: per-run table; targets_df: ``metrics.curve_targets``; vs_random:
@@ -107,7 +117,8 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
             "bootstrap of the mean AUBC. Labels@T: fewest labels at which the mean curve reaches accuracy T "
             "(T in % = that share of the best mean accuracy in the setting; T = a strategy name: that "
             "baseline's final mean accuracy); Saving@T = 1 − labels / labels of the baseline. Query s, Fit s: "
-            "cumulative per run; Query s/round: mean wall time of one query round. Bold: best in its "
+            f"cumulative wall seconds per run, {threads_phrase(threads)}; Query s/round: mean wall time of one "
+            "query round. Bold: best in its "
             "dataset × method block. ↑/↓: better/worse "
             f"than {baseline} (paired {'t-test' if test == 't' else 'Wilcoxon test'} over seeds, Holm-corrected, "
             f"α = {alpha}).")

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_FILE = "tests/benchmarks/test_strategy_speed.py"
 # the slow-by-design strategies named here are skipped with a reason in the file
-SKIP_REASONS = {"probcover": "its ε-graph costs O(n²·d) time (43 s at 50k, about 16x that at 200k)"}
+SKIP_REASONS = {"probcover": "its k-NN-capped ε-graph takes about 290 s at 200k (610 MB; see memory.txt)"}
 
 
 def pytest_command(size: str, exclude: list[str], json_path: str) -> list[str]:

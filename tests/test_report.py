@@ -154,3 +154,20 @@ def test_transfer_figure_only_when_methods_are_compared(tmp_path, reported):
                               "seed": int(df.seed[0])}, recs, {"run_id": run_id})
     written = {p.name for p in write_report(root)}
     assert {"transfer.png", "transfer.pdf"} <= written
+
+
+def test_timing_note_states_the_thread_count_from_the_run_records(reported, tmp_path):
+    from bench.tables import threads_phrase
+
+    root, _, _ = reported
+    assert "thread count not recorded" in (root / "table.md").read_text()  # synthetic records have none
+    assert threads_phrase((1,)) == "1 torch/BLAS thread per run"
+    assert threads_phrase((2,)) == "2 torch/BLAS threads per run"
+    other = make_results(tmp_path / "mixed", datasets=("toy_a",), seeds=2)
+    store = RunStore(other)
+    for i, run_id in enumerate(store.finished_ids()):  # half the runs with 1 thread, half with 2
+        meta = json.loads(store.path(run_id, ".json").read_text())
+        meta["provenance"] = {"torch_threads": 1 + i % 2}
+        store.path(run_id, ".json").write_text(json.dumps(meta))
+    write_report(other, command="altbench report mixed")
+    assert "MIXED thread counts (1, 2 torch/BLAS threads per run)" in (other / "table.md").read_text()
