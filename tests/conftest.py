@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,3 +43,23 @@ def isolated_cache(tmp_path_factory):
         mp.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("arrow-cache")))
         mp.setenv("ALTBENCH_OFFLINE", "1")
         yield
+
+
+@functools.cache
+def load_script(name: str):
+    """The module ``scripts/<name>.py`` (scripts are not a package), loaded once."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def plugin_dir(tmp_path: Path, monkeypatch, module: str, source: str) -> Path:
+    """Write plugin module ``module`` with ``source`` under ``tmp_path/plug``, importable here
+    (sys.path) and by CLI subprocesses and run processes (PYTHONPATH); returns that directory."""
+    d = tmp_path / "plug"
+    d.mkdir()
+    (d / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(d))
+    monkeypatch.setenv("PYTHONPATH", f"{d}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    return d

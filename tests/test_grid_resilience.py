@@ -19,6 +19,7 @@ from bench.config import load_experiment
 from bench.device import load_warning, resolve_threads
 from bench.runner import RunSettings, _task, execute_run, run_grid
 from bench.store import RunStore
+from conftest import plugin_dir
 
 PLUGIN = '''
 import os
@@ -81,12 +82,8 @@ n_jobs: {jobs}
 @pytest.fixture()
 def plug(tmp_path, monkeypatch):
     """Plugin module importable by the runs (sys.path here, PYTHONPATH for the CLI); call counters."""
-    d = tmp_path / "plug"
-    d.mkdir()
-    (d / "resplug.py").write_text(PLUGIN)
-    monkeypatch.syspath_prepend(str(d))
+    plugin_dir(tmp_path, monkeypatch, "resplug", PLUGIN)
     monkeypatch.setenv("CALLS_DIR", str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", f"{d}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     return tmp_path
 
 

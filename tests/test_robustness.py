@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import load_experiment
+from conftest import plugin_dir
 from bench.runner import grid_status, run_grid
 from bench.store import RunStore
 
@@ -55,12 +56,9 @@ n_jobs: {jobs}
 
 @pytest.fixture()
 def plug(tmp_path, monkeypatch):
-    d = tmp_path / "plug"
-    d.mkdir()
-    (d / "slowplug.py").write_text(SLOW)
-    monkeypatch.syspath_prepend(str(d))
-    env = {**os.environ, "PYTHONPATH": f"{d}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return env
+    """The environment for CLI subprocesses, with the slow plugin importable."""
+    plugin_dir(tmp_path, monkeypatch, "slowplug", SLOW)
+    return dict(os.environ)
 
 
 def _cfg(tmp_path, name, jobs=1):

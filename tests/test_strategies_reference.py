@@ -121,6 +121,12 @@ def test_kmeans_recovers_separated_blobs():
 def naive_probcover(X, n_pool, radius, k, rng):
     """Dense-adjacency greedy max coverage, recounting everything each pick."""
     A = np.sqrt(((X[:, None].astype(np.float64) - X[None]) ** 2).sum(-1)) <= radius
+    return greedy_max_coverage(A, n_pool, k, rng)
+
+
+def greedy_max_coverage(A, n_pool, k, rng):
+    """(k,) pool rows picked greedily by how many uncovered points their ball adds; rows ≥ n_pool are
+    labelled (their balls start covered); ties: the only one, else ``rng.choice``.  A: (N, N) bool."""
     covered = A[n_pool:].any(0)
     picks = []
     for _ in range(k):

@@ -22,6 +22,7 @@ from strategies.badge import badge
 from strategies.coreset import Coreset
 from strategies.probcover import ProbCover
 from strategies.testing import FakeView, blobs_view
+from test_strategies_reference import greedy_max_coverage
 
 
 class ArrayOnlyView(FakeView):
@@ -113,17 +114,7 @@ def capped_naive_probcover(X, n_pool, radius, m, k, rng):
     for i in range(N):
         key = np.where(np.arange(N) == i, -1.0, D[i])
         A[i, [j for j in np.lexsort((np.arange(N), key)) if D[i, j] <= radius ** 2][:m]] = True
-    covered = A[n_pool:].any(0)
-    picks = []
-    for _ in range(k):
-        counts = (A & ~covered).sum(1).astype(float)
-        counts[n_pool:] = -1
-        counts[picks] = -1
-        ties = np.flatnonzero(counts == counts.max())
-        c = int(ties[0] if len(ties) == 1 else rng.choice(ties))
-        picks.append(c)
-        covered |= A[c]
-    return np.array(picks)
+    return greedy_max_coverage(A, n_pool, k, rng)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -13,27 +13,22 @@ the end-to-end ratio on a real protocol is ``python scripts/harness_overhead.py`
 from __future__ import annotations
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import load_script
 
 from bench.datasets import Dataset
 from bench.loop import Budget, run_active_learning
 from bench.seeds import Streams
 from bench.store import RunStore
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "harness_overhead.py"
 N_TRAIN, N_TEST, C, INITIAL, ROUNDS = 2000, 500, 3, 10, 100
 
 
-@functools.lru_cache(maxsize=1)
 def script():
-    spec = importlib.util.spec_from_file_location("harness_overhead", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("harness_overhead")
 
 
 class PresetModel:

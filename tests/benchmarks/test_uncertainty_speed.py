@@ -12,24 +12,19 @@ For the ratios side by side in one run: ``python scripts/uncertainty_ratios.py``
 from __future__ import annotations
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "uncertainty_ratios.py"
+from conftest import load_script
+
 SIZES = [pytest.param(10_000, id="10k"),
          pytest.param(50_000, id="50k", marks=pytest.mark.large),
          pytest.param(200_000, id="200k", marks=pytest.mark.large)]
 
 
-@functools.lru_cache(maxsize=1)
 def ratios():
-    spec = importlib.util.spec_from_file_location("uncertainty_ratios", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("uncertainty_ratios")
 
 
 @functools.lru_cache(maxsize=1)
