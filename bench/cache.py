@@ -13,7 +13,7 @@ One encode per entry across workers: a miss takes an exclusive ``flock`` on
 then reads the first one's files.  An entry that does not load (truncated or
 damaged ``.npy``) is logged as a warning on the ``altbench`` logger and
 rebuilt.  A full or read-only cache directory gives a one-line
-:class:`bench.atomic.StorageError`.
+:class:`altbench.atomic.StorageError`.
 
 Location: ``$ALTBENCH_CACHE_DIR`` if set, else ``<user cache>/altbench/embeddings``.
 """
@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.atomic import CACHE_HINT, atomic_open, atomic_write_bytes, exclusive_lock
+from altbench.atomic import CACHE_HINT, atomic_open, atomic_write_bytes, exclusive_lock
 
 log = logging.getLogger("altbench")
 

@@ -8,16 +8,16 @@ import sys
 import threading
 from pathlib import Path
 
-from bench.registry import REGISTRIES
+from altbench.registry import REGISTRIES
 
 # Modules that add their own subcommand via ``register(subparsers)``.
-COMMAND_MODULES = ("bench.datasets.cli", "bench.reproduce", "bench.verify")
+COMMAND_MODULES = ("altbench.datasets.cli", "altbench.reproduce", "altbench.verify")
 
 
 def _cmd_run(args) -> int:
-    from bench.report import write_report
-    from bench.runner import run_grid
-    from bench.store import RunStore
+    from altbench.report import write_report
+    from altbench.runner import run_grid
+    from altbench.store import RunStore
 
     exp = _experiment(args)
     print(f"{exp.name}: {len(exp.runs)} runs → {exp.results_dir}", file=sys.stderr)
@@ -45,7 +45,7 @@ def _cmd_run(args) -> int:
 def _experiment(args):
     import dataclasses
 
-    from bench.config import load_experiment
+    from altbench.config import load_experiment
 
     exp = load_experiment(args.config, args.overrides)
     if args.results_dir:
@@ -54,8 +54,8 @@ def _experiment(args):
 
 
 def _cmd_status(args) -> int:
-    from bench.runner import grid_status
-    from bench.store import RunStore
+    from altbench.runner import grid_status
+    from altbench.store import RunStore
 
     exp = _experiment(args)
     counts = grid_status(exp)
@@ -69,7 +69,7 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from bench.registry import PluginError
+    from altbench.registry import PluginError
 
     registry = REGISTRIES[args.kind]
     names = registry.names(args.pattern)
@@ -83,7 +83,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from bench.report import options_from_args, report_command, write_report
+    from altbench.report import options_from_args, report_command, write_report
 
     for p in write_report(Path(args.results_dir), report_command(args), options_from_args(args)):
         print(f"wrote {p}")
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(fn=_cmd_list)
     rep = sub.add_parser("report", help="write table.md, summary.csv and curves.png for a results dir")
     rep.add_argument("results_dir")
-    from bench.report import add_report_options
+    from altbench.report import add_report_options
 
     add_report_options(rep)
     rep.set_defaults(fn=_cmd_report)
@@ -195,13 +195,13 @@ def _exit_code(exc: Exception) -> int | None:
     """1 for a storage error (the grid stopped, finished runs kept), 2 for a usage or run error
     reported in one line, None for a bug (traceback).  The error classes are imported here, late:
     a command that never loaded their modules cannot have raised them."""
-    from bench.atomic import StorageError
-    from bench.registry import PluginError
-    from bench.strict import ConfigError
+    from altbench.atomic import StorageError
+    from altbench.registry import PluginError
+    from altbench.strict import ConfigError
 
     if isinstance(exc, StorageError):
         return 1
-    lost = getattr(sys.modules.get("bench.runner"), "WorkerLost", ())
+    lost = getattr(sys.modules.get("altbench.runner"), "WorkerLost", ())
     return 2 if isinstance(exc, (ConfigError, PluginError, FileNotFoundError, ValueError, lost)) else None
 
 

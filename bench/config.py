@@ -18,10 +18,10 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from bench import plugin_params
-from bench.loop import Budget
-from bench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
-from bench.strict import (ConfigError, check_path, check_seeds, error_path, load_yaml, plain_error, short,
+from altbench import plugin_params
+from altbench.loop import Budget
+from altbench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
+from altbench.strict import (ConfigError, check_path, check_seeds, error_path, load_yaml, plain_error, short,
                           unknown_key)
 
 __all__ = ["ConfigError", "Experiment", "PluginSpec", "RunConfig", "build_plugin", "load_experiment",
@@ -48,7 +48,7 @@ class ExperimentModel(BaseModel):
     datasets: list[Any] = Field(min_length=1)  # entries: a plugin name or {name: ..., params}
     methods: list[Any] = Field(min_length=1)
     strategies: list[Any] = Field(min_length=1)
-    seeds: Any = 5  # a list, or n = 0..n-1 (checked by bench.strict.check_seeds)
+    seeds: Any = 5  # a list, or n = 0..n-1 (checked by altbench.strict.check_seeds)
     budget: BudgetModel = BudgetModel()
     results_dir: str | None = None  # default results/<name>
     n_jobs: PositiveInt = 2  # worker processes
@@ -73,7 +73,7 @@ def identity(obj) -> dict:
     """``dataclasses.asdict(obj)`` without the fields marked ``metadata=ID_IF_SET``
     that hold their default (at any depth, dataclasses inside dicts included).
 
-    Fields added to :class:`~bench.loop.Budget` (or to a plugin config) after
+    Fields added to :class:`~altbench.loop.Budget` (or to a plugin config) after
     results exist are declared ``field(default=..., metadata=ID_IF_SET)``: runs
     that leave them at the default keep their run id, so finished results stay
     valid; setting them gives a new id.

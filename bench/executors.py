@@ -2,7 +2,7 @@
 
 An executor maps a function over run configs and yields results as they
 finish.  The function only supervises: each run executes in its own child
-process (see :mod:`bench.supervise`), so a worker is cheap.  ``local`` (the
+process (see :mod:`altbench.supervise`), so a worker is cheap.  ``local`` (the
 default) supervises ``n_jobs`` runs at a time from threads of the driver;
 ``dask`` uses
 dask.distributed, either an existing scheduler (``--scheduler tcp://HOST:PORT``)
@@ -37,7 +37,7 @@ def local(n_jobs: int, threads: int, **_: Any) -> Iterator[Callable]:
     """``n_jobs`` supervisor threads in this process (in the calling thread when 1), each with its run process."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from bench import supervise
+    from altbench import supervise
 
     pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="altbench-supervisor")
 

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.datasets import Dataset
-from bench.methods import prepare_inputs
-from bench.outputs import BadOutputError, NonFiniteError, check_labels, check_proba  # noqa: F401 (errors re-exported)
-from bench.seeds import Streams
-from bench.view import ModelView
+from altbench.datasets import Dataset
+from altbench.methods import prepare_inputs
+from altbench.outputs import BadOutputError, NonFiniteError, check_labels, check_proba  # noqa: F401 (errors re-exported)
+from altbench.seeds import Streams
+from altbench.view import ModelView
 
 
 class BudgetError(ValueError):
@@ -34,7 +34,7 @@ class Budget:
     """How many labels, when.  Sizes count the initial set too.
 
     Every field enters the run id.  A field added later must be declared
-    ``field(default=..., metadata=bench.config.ID_IF_SET)`` so that runs which
+    ``field(default=..., metadata=altbench.config.ID_IF_SET)`` so that runs which
     leave it at its default keep their ids (and their finished results).
     """
 

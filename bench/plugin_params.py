@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import pydantic
 
-from bench.strict import ConfigError, did_you_mean, error_path, plain_error
+from altbench.strict import ConfigError, did_you_mean, error_path, plain_error
 
 HARNESS_ARGS = ("data_dir", "rng")  # function parameters the harness fills, never config
 
@@ -41,7 +41,7 @@ def resolve_params(plugin: Any, params: dict, where: str, name: str) -> dict:
             obj = pydantic.TypeAdapter(plugin).validate_python(params)
         except pydantic.ValidationError as exc:
             raise _value_error(exc, where, name, _defaults(plugin)) from None
-        from bench.config import identity  # late: bench.config imports this module
+        from altbench.config import identity  # late: altbench.config imports this module
 
         return json.loads(json.dumps(identity(obj), default=list))  # ID_IF_SET fields at default left out
     return _function_params(plugin, params, where, name)
@@ -177,7 +177,7 @@ def _check_value(hint: Any, value: Any, what: str, path: str, default: Any) -> N
 # ---------------------------------------------------------------- dict fields
 def _check_backbone_params(owner: dict, value: dict, where: str) -> None:
     """``backbone_params`` keys must be fields of the backbone (of some default one for ``auto``)."""
-    from bench.backbones import BACKBONES, DEFAULT_BACKBONE
+    from altbench.backbones import BACKBONES, DEFAULT_BACKBONE
 
     name = owner.get("backbone", "auto")
     names = sorted(set(DEFAULT_BACKBONE.values())) if name == "auto" else [name]

@@ -22,7 +22,7 @@ def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any] | N
     """(dotted path, value in a, value in b) of the first difference, or None.
 
     A key only one side has is not a difference: a field added later with a
-    default is absent from older run records (see ``bench.config.ID_IF_SET``).
+    default is absent from older run records (see ``altbench.config.ID_IF_SET``).
     """
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) & set(b)):

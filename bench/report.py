@@ -12,7 +12,7 @@ running it twice gives byte-identical files.  Layout written::
 
 Every file names the command and the config (experiment name + SHA-256 of
 ``experiment.json``) that produced it.  Runs whose resolved configs differ in
-anything but the seed are never averaged (:func:`bench.pooling.check_poolable`).
+anything but the seed are never averaged (:func:`altbench.pooling.check_poolable`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.metrics import parse_target
-from bench.pooling import check_poolable
+from altbench.metrics import parse_target
+from altbench.pooling import check_poolable
 
 DEFAULT_TARGETS = ("95%", "baseline")  # labels-to-target: accuracy "0.9", share of best "95%", or "baseline"
 
@@ -58,9 +58,9 @@ def _write(path: Path, text: str, out: list[Path]) -> None:
 def write_report(results_dir: Path, command: str | None = None,
                  options: ReportOptions = ReportOptions()) -> list[Path]:
     """Write all tables (Markdown, LaTeX, CSV) and figures (PNG, PDF); returns the paths written."""
-    from bench import figures, stats, tables
-    from bench.metrics import run_summaries
-    from bench.store import RunStore
+    from altbench import figures, stats, tables
+    from altbench.metrics import run_summaries
+    from altbench.store import RunStore
 
     results_dir = Path(results_dir)
     command = command or f"altbench report {results_dir}"
@@ -103,8 +103,8 @@ def write_report(results_dir: Path, command: str | None = None,
 
 def _tables(df, summ, options: ReportOptions):
     """(tables, Friedman result or None, penalty matrix) of one results table."""
-    from bench import stats, tables
-    from bench.metrics import curve_targets
+    from altbench import stats, tables
+    from altbench.metrics import curve_targets
 
     vs_base = {m: stats.paired_comparisons(summ, m, options.baseline, options.alpha, options.test)
                for m in ("final_accuracy", "aubc", options.metric)}
@@ -130,7 +130,7 @@ def _label(metric: str) -> str:
 
 
 def _report_md(results_dir: Path, tabs, header: str, command: str) -> str:
-    from bench import tables
+    from altbench import tables
 
     parts = [f"<!-- {header} -->", f"# Report: {results_dir.name}", "",
              f"Regenerate with `{command}`. LaTeX and CSV versions are in `report/tables/`, "

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from bench import zhan2021
+from altbench import zhan2021
 
 CONFIG_DIR = Path(__file__).parent / "configs" / "reproduce"
 
@@ -116,10 +116,10 @@ def render(repro: Reproduction, table, command: str, cost: dict | None = None) -
 
 def pool_size(item, data_dir: Path | None) -> int:
     """Train-pool size of a dataset entry of an experiment YAML (split of seed 0)."""
-    from bench.config import resolve_plugin
-    from bench.datasets import load_dataset
-    from bench.registry import DATASETS
-    from bench.seeds import Streams
+    from altbench.config import resolve_plugin
+    from altbench.datasets import load_dataset
+    from altbench.registry import DATASETS
+    from altbench.seeds import Streams
 
     spec = resolve_plugin(DATASETS, item, "datasets")
     return len(load_dataset(spec.name, data_dir, rng=Streams(0).rng("split"), **spec.params).y_train)
@@ -127,7 +127,7 @@ def pool_size(item, data_dir: Path | None) -> int:
 
 def grids(repro: Reproduction, overrides: list[str], data_dir: Path | None):
     """The experiment(s) to run: one, or one per dataset with budget.total = its pool."""
-    from bench.config import apply_overrides, load_experiment, read_yaml
+    from altbench.config import apply_overrides, load_experiment, read_yaml
 
     if not repro.whole_pool:
         return [load_experiment(repro.config, overrides)]
@@ -139,9 +139,9 @@ def grids(repro: Reproduction, overrides: list[str], data_dir: Path | None):
 def _cmd(args) -> int:
     from dataclasses import replace
 
-    from bench.report import write_report
-    from bench.runner import run_grid
-    from bench.store import RunStore
+    from altbench.report import write_report
+    from altbench.runner import run_grid
+    from altbench.store import RunStore
 
     if args.list or not args.name:
         for name, r in sorted(REPRODUCTIONS.items()):
@@ -210,7 +210,7 @@ def _acquired_to_error(df, errors=(0.10, 0.05)):
     accuracy curve first reaches 1 − error (Gal et al. 2017, Table 1)."""
     import pandas as pd
 
-    from bench.metrics import labels_to_target, mean_curves
+    from altbench.metrics import labels_to_target, mean_curves
 
     rows = []
     df = df.assign(strategy=df["strategy"].str.replace(r"\(.*\)$", "", regex=True))  # bald(subsample=…) → bald

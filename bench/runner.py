@@ -5,7 +5,7 @@ and writes its own files, so a killed grid keeps everything it did and
 re-running it redoes at most the interrupted round of each run.
 
 The executor's task (:func:`_task`) only supervises: each run executes in its
-own child process (:mod:`bench.supervise`), so nothing a run does blocks the
+own child process (:mod:`altbench.supervise`), so nothing a run does blocks the
 grid.  A run over ``--timeout`` is killed and recorded as failed; a run whose
 process dies (a signal: segfault, OOM kill) is retried once, from its
 checkpoint, then recorded as failed with the cause.  A :class:`StorageError`
@@ -27,15 +27,15 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from bench import supervise
-from bench.atomic import StorageError
-from bench.config import Experiment, RunConfig, build_plugin
-from bench.datasets import load_dataset
-from bench.executors import EXECUTORS
-from bench.loop import run_active_learning
-from bench.registry import DATASETS, METHODS, STRATEGIES
-from bench.seeds import Streams
-from bench.store import RunStore, provenance
+from altbench import supervise
+from altbench.atomic import StorageError
+from altbench.config import Experiment, RunConfig, build_plugin
+from altbench.datasets import load_dataset
+from altbench.executors import EXECUTORS
+from altbench.loop import run_active_learning
+from altbench.registry import DATASETS, METHODS, STRATEGIES
+from altbench.seeds import Streams
+from altbench.store import RunStore, provenance
 
 log = logging.getLogger("altbench")
 
@@ -127,7 +127,7 @@ def _claim_then(cfg: RunConfig, settings: RunSettings, fresh: bool, body) -> tup
 
 def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | None:
     """The run itself (its lock is held): None when finished, else the recorded one-line error."""
-    from bench.device import configure_worker  # torch: imported by the run's process, not by `status`
+    from altbench.device import configure_worker  # torch: imported by the run's process, not by `status`
 
     configure_worker(settings.threads)
     configure_logging(settings.log_level)
@@ -177,7 +177,7 @@ def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | No
 
 BASE_LATE = ("sklearn.datasets", "sklearn.linear_model", "sklearn.svm", "sklearn.model_selection",
              "sklearn.metrics", "platformdirs", "threadpoolctl", "pyarrow.pandas_compat",
-             "bench.device", "bench.provenance")  # imported late by every run (torch: threads, provenance)
+             "altbench.device", "altbench.provenance")  # imported late by every run (torch: threads, provenance)
 TORCH_LATE = ("torch._dynamo",)  # imported late by torch.optim, by runs that train with torch: 2 s
 
 
@@ -192,7 +192,7 @@ def preload_for(runs) -> tuple[str, ...]:
     named = [x for m in own for x in getattr(sys.modules.get(m), "PRELOAD", ())]
     torch = any("torch" in vars(sys.modules[m]) for m in own if m in sys.modules)
     torch = torch or any(x.split(".")[0] == "torch" for x in named)
-    return tuple(dict.fromkeys(("bench.runner", *BASE_LATE, *(TORCH_LATE if torch else ()), *own, *named)))
+    return tuple(dict.fromkeys(("altbench.runner", *BASE_LATE, *(TORCH_LATE if torch else ()), *own, *named)))
 
 
 @functools.cache
@@ -200,7 +200,7 @@ def _preload_all() -> tuple[str, ...]:
     """The preload of a run started without a grid's (``RunSettings.preload`` empty): every built-in plugin."""
     builtin = {ep.module for group in ("altbench.methods", "altbench.strategies", "altbench.datasets")
                for ep in metadata.entry_points(group=group) if ep.dist is not None and ep.dist.name == "altbench"}
-    return ("bench.runner", *BASE_LATE, *TORCH_LATE, *sorted(builtin))
+    return ("altbench.runner", *BASE_LATE, *TORCH_LATE, *sorted(builtin))
 
 
 def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
@@ -250,7 +250,7 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
     """
     from tqdm.auto import tqdm
 
-    from bench.device import load_warning, resolve_threads
+    from altbench.device import load_warning, resolve_threads
 
     configure_logging(log_level)
     if executor not in EXECUTORS:

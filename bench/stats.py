@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from bench.metrics import SETTING
+from altbench.metrics import SETTING
 
 BOOT_SEED = 0  # bootstrap resampling seed: fixed so reports are byte-identical
 BOOT_RESAMPLES = 2000  # bootstrap resamples per CI

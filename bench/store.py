@@ -42,7 +42,7 @@ milliseconds), so an OS crash or power loss can lose the last second of
 rounds, which are then simply redone; finished results are always fsync'ed.
 
 **Storage errors** (disk full, quota, read-only, permission) come out as a
-one-line :class:`bench.atomic.StorageError` naming the path.
+one-line :class:`altbench.atomic.StorageError` naming the path.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.atomic import atomic_write_bytes, storage_guard
-from bench.provenance import git_commit, provenance  # noqa: F401  (re-exported: bench.runner imports them here)
+from altbench.atomic import atomic_write_bytes, storage_guard
+from altbench.provenance import git_commit, provenance  # noqa: F401  (re-exported: altbench.runner imports them here)
 
 log = logging.getLogger("altbench")
 

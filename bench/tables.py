@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.metrics import SETTING, parse_target
-from bench.stats import bootstrap_ci, mean_sd
+from altbench.metrics import SETTING, parse_target
+from altbench.stats import bootstrap_ci, mean_sd
 
 MARKS_MD = {"up": " ↑", "down": " ↓"}
 MARKS_TEX = {"up": r"$^{\uparrow}$", "down": r"$^{\downarrow}$"}

@@ -6,7 +6,7 @@ learning-rate schedules such as ULMFiT's slanted triangle, contrastive
 losses over pairs), never in the loop itself.  Mini-batch order comes from an
 explicit ``torch.Generator``.  The loop records the mean loss of the last
 epoch on the module (``module.train_loss_``) and stops with
-:class:`bench.outputs.NonFiniteError` once the loss is NaN or inf.
+:class:`altbench.outputs.NonFiniteError` once the loss is NaN or inf.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-from bench.outputs import NonFiniteError
-from bench.train_config import TrainConfig  # torch-free, so method configs resolve without torch
+from altbench.outputs import NonFiniteError
+from altbench.train_config import TrainConfig  # torch-free, so method configs resolve without torch
 
 
 def with_min_steps(cfg: TrainConfig, n: int, min_steps: int) -> TrainConfig:

@@ -1,8 +1,8 @@
 """Optimisation settings of the torch methods, in a module without torch.
 
-Method configs (e.g. :class:`bench.methods.mlp.Mlp`) hold a :class:`TrainConfig`;
+Method configs (e.g. :class:`altbench.methods.mlp.Mlp`) hold a :class:`TrainConfig`;
 resolving an experiment (``altbench status``) reads them without importing
-torch.  The training loop itself is :mod:`bench.train`.
+torch.  The training loop itself is :mod:`altbench.train`.
 """
 
 from __future__ import annotations

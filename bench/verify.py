@@ -47,9 +47,9 @@ class RunCheck:
 
 
 def run_config(record: dict):
-    """The :class:`bench.config.RunConfig` of a run record's "config" (``RunConfig.to_dict()``)."""
-    from bench.config import PluginSpec, RunConfig
-    from bench.loop import Budget
+    """The :class:`altbench.config.RunConfig` of a run record's "config" (``RunConfig.to_dict()``)."""
+    from altbench.config import PluginSpec, RunConfig
+    from altbench.loop import Budget
 
     c = record["config"]
     known = {f.name for f in dataclasses.fields(Budget)}
@@ -82,7 +82,7 @@ def _accuracy_diff(a: Path, b: Path) -> float:
 
 def rerun(results_dir: Path, run_id: str, scratch: Path, data_dir: Path | None) -> RunCheck:
     """Re-run ``run_id`` of ``results_dir`` into ``scratch`` and compare the results files."""
-    from bench.runner import RunSettings, execute_run
+    from altbench.runner import RunSettings, execute_run
 
     record = json.loads((results_dir / "runs" / f"{run_id}.json").read_text())
     cfg = run_config(record)
@@ -107,8 +107,8 @@ def conclusions(df, baseline: str = "random") -> dict[str, object]:
 
     Returns {"rank dataset/method": (strategies, best first), "mark dataset/method/strategy/metric": outcome}.
     """
-    from bench.metrics import SETTING, run_summaries
-    from bench.stats import paired_comparisons
+    from altbench.metrics import SETTING, run_summaries
+    from altbench.stats import paired_comparisons
 
     summ = run_summaries(df, targets=(), baseline=baseline)
     out: dict[str, object] = {}
@@ -126,7 +126,7 @@ def changed_conclusions(results_dir: Path, scratch: Path, rerun_ids: list[str]) 
     """Conclusions of ``results_dir`` that change when its ``rerun_ids`` are replaced by the re-runs."""
     import pandas as pd
 
-    from bench.store import RunStore
+    from altbench.store import RunStore
 
     before = RunStore(results_dir).read_results()
     redone = RunStore(scratch).read_results()
@@ -139,7 +139,7 @@ def changed_conclusions(results_dir: Path, scratch: Path, rerun_ids: list[str]) 
 def verify(results_dir: Path, sample: int = DEFAULT_SAMPLE, seed: int = 0,
            data_dir: Path | None = None) -> tuple[list[RunCheck], list[str]]:
     """(per-run checks, changed conclusions) for a seeded sample of the finished runs of ``results_dir``."""
-    from bench.store import RunStore
+    from altbench.store import RunStore
 
     results_dir = Path(results_dir)
     ids = RunStore(results_dir).finished_ids()
@@ -212,6 +212,6 @@ def register(subparsers) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from bench.cli import main
+    from altbench.cli import main
 
     sys.exit(main(["verify", *sys.argv[1:]]))

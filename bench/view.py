@@ -5,7 +5,7 @@ Strategies never train, load data or build loaders.  They receive a
 training pool and return arrays.  Which methods work depends on the transfer
 method; a missing one raises :class:`CapabilityError` naming both sides.
 Every array the view hands out is checked to be finite (one vectorised
-pass); NaN or inf raises :class:`bench.outputs.NonFiniteError` naming the
+pass); NaN or inf raises :class:`altbench.outputs.NonFiniteError` naming the
 method, the view method and the round, so garbage never reaches a strategy.
 ``embeddings(idx)`` hands out the pool's embeddings as :class:`Embeddings`,
 read block by block, so diversity strategies never copy an (n, d) pool.
@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
-from bench.outputs import require_finite
+from altbench.outputs import require_finite
 
 IntArray = np.ndarray  # 1-D int64 index array
 FloatArray = np.ndarray

@@ -10,7 +10,7 @@ Their AUBC (Lu et al.'s ``AUBC`` in ``src/utils.py``, query size 1) leaves
 out the accuracy of the initial labelled set: with U labels bought and
 post-query accuracies a_1 … a_U, AUBC = Σ_{i<U} (a_i + a_{i+1}) / 2 / U —
 trapezoids between the U post-query points, divided by U.  altbench's own
-normalised AUBC (:func:`bench.metrics.normalised_aubc`) includes the initial
+normalised AUBC (:func:`altbench.metrics.normalised_aubc`) includes the initial
 point and divides by the label range; both are reported.
 """
 
@@ -49,7 +49,7 @@ def run_aubcs(df):
     """One row per run: dataset, strategy (base name), seed, aubc_zhan, aubc (altbench's)."""
     import pandas as pd
 
-    from bench.metrics import normalised_aubc
+    from altbench.metrics import normalised_aubc
 
     rows = []
     for run_id, g in df.sort_values(["run_id", "n_labelled"]).groupby("run_id", sort=True):

@@ -38,13 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.device import configure_worker
-from strategies.badge import badge
-from strategies.coreset import coreset
-from strategies.probcover import ProbCover
-from strategies.testing import blobs_view
-from strategies.typiclust import TypiClust
-from strategies.uncertainty import entropy
+from altbench.device import configure_worker
+from altbench.strategies.badge import badge
+from altbench.strategies.coreset import coreset
+from altbench.strategies.probcover import ProbCover
+from altbench.strategies.testing import blobs_view
+from altbench.strategies.typiclust import TypiClust
+from altbench.strategies.uncertainty import entropy
 
 N_LAB, D, C = 100, 384, 10
 
@@ -175,7 +175,7 @@ def scale_report(n: int, k: int, out) -> list[str]:
     """altbench alone at pool size n: seconds and tracemalloc peak per scalable strategy."""
     import tracemalloc
 
-    from strategies.uncertainty import least_confidence, margin
+    from altbench.strategies.uncertainty import least_confidence, margin
 
     view = blobs_view(n + N_LAB, D, C, np.random.default_rng(0), n_labelled=N_LAB)
     pool = np.arange(N_LAB, N_LAB + n)

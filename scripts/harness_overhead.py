@@ -50,7 +50,7 @@ class PlainView:
 
 def minimal_run(dataset, method, strategy, seed: int, initial: int, total: int) -> list[float]:
     """Accuracies per round of a plain AL loop (query size 1) with altbench's random streams."""
-    from bench.seeds import Streams
+    from altbench.seeds import Streams
 
     streams = Streams(seed)
     y = dataset.y_train
@@ -73,7 +73,7 @@ def minimal_run(dataset, method, strategy, seed: int, initial: int, total: int) 
 
 
 def experiment(args, results_dir: str, seeds: list[int], total: int):
-    from bench.config import load_experiment
+    from altbench.config import load_experiment
 
     return load_experiment(None, [f"datasets=[{args.dataset}]", f"methods=[{METHODS[args.method]}]",
                                   f"strategies=[{args.strategy}]", f"seeds={seeds}", "budget.query=1",
@@ -82,10 +82,10 @@ def experiment(args, results_dir: str, seeds: list[int], total: int):
 
 
 def part_minimal(args) -> dict:
-    from bench.config import build_plugin
-    from bench.datasets import load_dataset
-    from bench.registry import METHODS as MR, STRATEGIES as SR
-    from bench.seeds import Streams
+    from altbench.config import build_plugin
+    from altbench.datasets import load_dataset
+    from altbench.registry import METHODS as MR, STRATEGIES as SR
+    from altbench.seeds import Streams
 
     def run_all(seeds: list[int], total: int) -> dict[int, list[float]]:
         accs = {}
@@ -105,8 +105,8 @@ def part_minimal(args) -> dict:
 
 
 def part_altbench(args) -> dict:
-    from bench.runner import run_grid
-    from bench.store import RunStore
+    from altbench.runner import run_grid
+    from altbench.store import RunStore
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()  # warm-up: one short run starts the fork server (paid once per CLI call)

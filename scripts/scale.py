@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.config import load_experiment
-from bench.runner import run_grid
+from altbench.config import load_experiment
+from altbench.runner import run_grid
 
 GRID = ["datasets=[digits]", "methods=[mlp]", "seeds=3", "n_jobs=2"]  # 12 runs of the quickstart
 TRIVIAL = ["datasets=[iris]", "methods=[logreg]", "strategies=[random]", "budget.initial=6",

@@ -3,7 +3,7 @@
     python scripts/startup_times.py            # --help, list strategies, list methods, status
     python scripts/startup_times.py --repeat 9
 
-Each command runs as ``python -m bench ...`` in a new interpreter, so the
+Each command runs as ``python -m altbench ...`` in a new interpreter, so the
 time includes Python's own start-up (printed as the baseline ``python -c pass``).
 ``status`` reads the bundled quickstart grid against an empty results
 directory (its 120 run ids are resolved, no results file is read).
@@ -21,10 +21,10 @@ import time
 
 COMMANDS = {
     "python -c pass (baseline)": ["-c", "pass"],
-    "altbench --help": ["-m", "bench", "--help"],
-    "altbench list strategies": ["-m", "bench", "list", "strategies"],
-    "altbench list methods": ["-m", "bench", "list", "methods"],
-    "altbench status (quickstart)": ["-m", "bench", "status", "--results-dir", "{tmp}/none"],
+    "altbench --help": ["-m", "altbench", "--help"],
+    "altbench list strategies": ["-m", "altbench", "list", "strategies"],
+    "altbench list methods": ["-m", "altbench", "list", "methods"],
+    "altbench status (quickstart)": ["-m", "altbench", "status", "--results-dir", "{tmp}/none"],
 }
 
 

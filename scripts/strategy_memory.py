@@ -61,7 +61,7 @@ def status_kb(field: str) -> int:
 
 def build_view(path: Path, model: str):
     """A ModelView over the mapped features: logistic regression or a linear-probe head."""
-    from bench.view import ModelView
+    from altbench.view import ModelView
 
     X = np.load(path, mmap_mode="r")
     y = np.load(path.with_suffix(".y.npy"))
@@ -69,12 +69,12 @@ def build_view(path: Path, model: str):
     if model == "sklearn":
         from sklearn.linear_model import LogisticRegression
 
-        from bench.methods.sklearn_models import SklearnModel
+        from altbench.methods.sklearn_models import SklearnModel
 
         fitted = SklearnModel(LogisticRegression(max_iter=200).fit(X[lab], y[lab]), N_CLASSES, np.unique(y[lab]))
     else:
-        from bench.methods.transfer import ProbeModel, fit_head
-        from bench.train import TrainConfig
+        from altbench.methods.transfer import ProbeModel, fit_head
+        from altbench.train import TrainConfig
 
         rng = np.random.default_rng(0)
         net = fit_head(np.asarray(X[lab]), y[lab], N_CLASSES, 0.1, TrainConfig(epochs=5, batch_size=32), rng, rng)
@@ -84,8 +84,8 @@ def build_view(path: Path, model: str):
 
 def child(name: str, path: Path, model: str, budget: int) -> dict:
     """Run one query in this (fresh) process and measure it."""
-    from bench.device import configure_worker
-    from bench.registry import STRATEGIES
+    from altbench.device import configure_worker
+    from altbench.registry import STRATEGIES
 
     configure_worker(2)
     view, X = build_view(path, model)

@@ -11,7 +11,7 @@ thread (threadpoolctl).  ``agree`` is the share of altbench's picks found
 in the float64 textbook reference's picks (same tie stream); ``beyond ties``
 counts differing picks whose reference scores are not within 2^-29
 relative of the k-th score (must be 0).  ``bald64`` is BALD on float64
-samples, the dtype ``bench.view.ModelView.predict_proba_mc`` passes today.
+samples, the dtype ``altbench.view.ModelView.predict_proba_mc`` passes today.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def float64_scores(name: str, P: np.ndarray, P_mc: np.ndarray) -> np.ndarray:
 
 
 def strategy(name: str):
-    from strategies.mc_dropout import Bald
-    from strategies.uncertainty import entropy, least_confidence, margin
+    from altbench.strategies.mc_dropout import Bald
+    from altbench.strategies.uncertainty import entropy, least_confidence, margin
 
     return {"entropy": entropy, "margin": margin, "least_confidence": least_confidence,
             "bald": Bald(n_samples=T, chunk=MC_CHUNK)}[name]

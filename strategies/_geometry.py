@@ -4,7 +4,7 @@ Nothing here builds an N×N matrix: distances are computed in row blocks of at
 most ``BLOCK`` entries (float32, BLAS matmuls) and reduced on the fly.  Squared
 Euclidean distances use ‖x−y‖² = ‖x‖² + ‖y‖² − 2⟨x, y⟩, clipped at 0.
 Randomness (ties, k-means++ draws) comes only from the ``rng`` passed in.
-Point sets may be arrays or :class:`bench.view.Embeddings`, read block by
+Point sets may be arrays or :class:`altbench.view.Embeddings`, read block by
 block, so a strategy never needs an (n, d) copy of the pool.
 """
 
@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from bench.view import Embeddings
+from altbench.view import Embeddings
 
 BLOCK = 1 << 23  # entries (float32) of one distance block: 32 MB
 Rows = Embeddings | np.ndarray  # (n, d) points: an array or embeddings read in blocks

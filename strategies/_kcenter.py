@@ -1,6 +1,6 @@
 """k-center greedy (Sener & Savarese 2018) over points read in blocks.
 
-The points are an array or :class:`bench.view.Embeddings`; only O(n) vectors
+The points are an array or :class:`altbench.view.Embeddings`; only O(n) vectors
 (the distance to the nearest centre, when it was last updated), the (k, d)
 picked centres and blocks of a few MB are ever held, never an (n, d) copy.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, small_gram
+from altbench.strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, small_gram
 
 REFRESH_BLOCK = 1 << 20  # entries (float32) of one refresh distance block: 4 MB
 

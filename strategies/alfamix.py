@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import kmeans
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import kmeans
 
 
 def nearest_to_centres(labels: np.ndarray, d2: np.ndarray) -> np.ndarray:

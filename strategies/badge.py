@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, matvec, pool_embeddings, sq_norms
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, matvec, pool_embeddings, sq_norms
 
 
 def residuals(p: np.ndarray) -> np.ndarray:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import argmax_random
-from strategies._select import top_k
-from strategies.mc_dropout import bald_score
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import argmax_random
+from altbench.strategies._select import top_k
+from altbench.strategies.mc_dropout import bald_score
 
 
 def _candidates(view: ModelView, pool: IntArray, m: int, n_samples: int, rng: np.random.Generator,

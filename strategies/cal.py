@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import knn
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import knn
+from altbench.strategies._select import top_k
 
 EPS = 1e-12  # floor on probabilities inside the log
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
-from strategies.uncertainty import SCORES
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
+from altbench.strategies.uncertainty import SCORES
 
 
 def round_robin(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

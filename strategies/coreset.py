@@ -11,11 +11,11 @@ from typing import Literal
 
 import numpy as np
 
-from bench.config import ID_IF_SET
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import euclidean_exact, nearest, pool_embeddings
-from strategies._kcenter import kcenter_greedy, kcenter_greedy_exact
+from altbench.config import ID_IF_SET
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import euclidean_exact, nearest, pool_embeddings
+from altbench.strategies._kcenter import kcenter_greedy, kcenter_greedy_exact
 
 
 @STRATEGIES.register(name="coreset")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
 
 
 @STRATEGIES.register(name="dal")

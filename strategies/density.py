@@ -17,11 +17,11 @@ from typing import Literal
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import matvec
-from strategies._select import top_k
-from strategies.uncertainty import SCORES
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import matvec
+from altbench.strategies._select import top_k
+from altbench.strategies.uncertainty import SCORES
 
 
 def mean_cosine(h: np.ndarray) -> np.ndarray:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import sq_norms
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import sq_norms
+from altbench.strategies._select import top_k
 
 
 def egl_score(p: np.ndarray, h: np.ndarray) -> np.ndarray:

@@ -15,10 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
-from strategies.uncertainty import float64_blocks, plogp_sum
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
+from altbench.strategies.uncertainty import float64_blocks, plogp_sum
 
 
 def bald_score(pt: np.ndarray) -> np.ndarray:

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import argmax_random, as_f32, kmeans, pool_embeddings, radius_graph, sq_norms
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import argmax_random, as_f32, kmeans, pool_embeddings, radius_graph, sq_norms
 
 
 def purity_radius(X: np.ndarray, labels: np.ndarray, purity: float, queries: np.ndarray) -> float:

@@ -8,7 +8,7 @@ This is the QBC of libact that Zhan et al. (2021) benchmark.
 
 The strategy never trains: ``view.committee_proba`` (n, C, M) asks the
 transfer method for M refitted members (a method without ``refit`` raises
-:class:`bench.view.CapabilityError`).
+:class:`altbench.view.CapabilityError`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
 
 
 def vote_entropy(pm: np.ndarray) -> np.ndarray:

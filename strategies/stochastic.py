@@ -20,11 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
-from strategies.mc_dropout import MC_SCORES, mc_scores
-from strategies.uncertainty import SCORES
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
+from altbench.strategies.mc_dropout import MC_SCORES, mc_scores
+from altbench.strategies.uncertainty import SCORES
 
 ScoreName = Literal["entropy", "margin", "least_confidence", "bald", "variation_ratios", "mean_std"]
 

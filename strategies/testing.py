@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.view import CapabilityError, Embeddings
+from altbench.view import CapabilityError, Embeddings
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

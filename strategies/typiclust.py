@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._geometry import argmax_random, kmeans, knn
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._geometry import argmax_random, kmeans, knn
 
 
 def typicality(X: np.ndarray, k: int) -> np.ndarray:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
 
 BLOCK = 1 << 16  # elements per work block: 512 KB of float64, cache-sized (measured: 2^15..2^17 alike)
 _TINY = np.finfo(np.float64).tiny  # log(tiny)·0 = 0, so 0 log 0 = 0 without a mask

@@ -14,9 +14,9 @@ from typing import Literal
 
 import numpy as np
 
-from bench.registry import STRATEGIES
-from bench.view import IntArray, ModelView
-from strategies._select import top_k
+from altbench.registry import STRATEGIES
+from altbench.view import IntArray, ModelView
+from altbench.strategies._select import top_k
 
 
 def top_two_gap(scores: np.ndarray) -> np.ndarray:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.methods.mlp import Mlp
-from bench.train import TrainConfig
-from bench.view import ModelView
+from altbench.methods.mlp import Mlp
+from altbench.train import TrainConfig
+from altbench.view import ModelView
 
 
 def make_blobs(n: int = 300, d: int = 8, n_classes: int = 3, seed: int = 0):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from bench.backbones import BACKBONES, make_backbone
-from bench.backbones.efficientnet import (EGYPTIAN_CAT, EfficientNetLite0, pretrained_lite0,
+from altbench.backbones import BACKBONES, make_backbone
+from altbench.backbones.efficientnet import (EGYPTIAN_CAT, EfficientNetLite0, pretrained_lite0,
                                           rename_lukemelas_to_timm, to_tensor, weights_path)
-from bench.backbones.text import GloveAvg, MiniLm, Tfidf, glove_table
+from altbench.backbones.text import GloveAvg, MiniLm, Tfidf, glove_table
 
 
 def test_efficientnet_key_renaming_is_one_to_one_and_loads_strictly():

@@ -13,14 +13,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.config import ConfigError, load_experiment
-from bench.datasets import Dataset
-from bench.loop import Budget, run_active_learning
-from bench.methods.sklearn_models import LogReg
-from bench.registry import DATASETS, STRATEGIES
-from bench.runner import run_grid
-from bench.seeds import Streams
-from bench.store import RunStore
+from altbench.config import ConfigError, load_experiment
+from altbench.datasets import Dataset
+from altbench.loop import Budget, run_active_learning
+from altbench.methods.sklearn_models import LogReg
+from altbench.registry import DATASETS, STRATEGIES
+from altbench.runner import run_grid
+from altbench.seeds import Streams
+from altbench.store import RunStore
 
 GOOD = {"name": "fuzz", "datasets": ["iris"], "methods": ["logreg"], "strategies": ["margin"], "seeds": 1,
         "budget": {"initial": 6, "query": 3, "total": 12}, "n_jobs": 1}
@@ -82,7 +82,7 @@ def test_fuzzed_overrides_never_crash(override):
     ["list", "strategy"], ["report"], ["status", "strategies=[nope]"], ["frobnicate"],
 ])
 def test_cli_bad_arguments(argv, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "bench", *argv], capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run([sys.executable, "-m", "altbench", *argv], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("altbench: error:"), out.stderr
@@ -138,7 +138,7 @@ def test_corrupt_results_file_is_reported_and_others_untouched(tmp_path):
     advice = "`altbench run` on its config moves it aside and re-runs it"
     with pytest.raises(ValueError, match=f"run {bad}.*" + advice.replace("`", ".")):
         store.read_results()
-    out = subprocess.run([sys.executable, "-m", "bench", "report", str(exp.results_dir)],
+    out = subprocess.run([sys.executable, "-m", "altbench", "report", str(exp.results_dir)],
                          capture_output=True, text=True)
     assert out.returncode == 2 and advice in out.stderr and "Traceback" not in out.stderr
     assert store.path(good, ".parquet").read_bytes() == before

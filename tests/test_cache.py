@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.backbones import cached_features
-from bench.backbones.text import Tfidf
-from bench.cache import CACHE_ENV, FeatureCache, cache_dir
-from bench.datasets import Dataset
-from bench.registry import METHODS
+from altbench.backbones import cached_features
+from altbench.backbones.text import Tfidf
+from altbench.cache import CACHE_ENV, FeatureCache, cache_dir
+from altbench.datasets import Dataset
+from altbench.registry import METHODS
 
 
 def text_dataset(extra: str = "") -> Dataset:

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bench.config import ConfigError, load_experiment
+from altbench.config import ConfigError, load_experiment
 
 BASE = """
 name: t
@@ -57,8 +57,8 @@ def test_committed_run_ids_are_stable():
 def test_fields_added_with_id_if_set_keep_old_run_ids(tmp_path):
     import dataclasses
 
-    from bench.config import ID_IF_SET
-    from bench.loop import Budget
+    from altbench.config import ID_IF_SET
+    from altbench.loop import Budget
 
     @dataclasses.dataclass(frozen=True)
     class BudgetV2(Budget):  # a later version with one more field

@@ -22,14 +22,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from bench import atomic
-from bench.atomic import StorageError, atomic_write_bytes
-from bench.cache import FeatureCache
-from bench.config import load_experiment
-from bench.datasets import cache as dcache
-from bench.provenance import hardware, hardware_id, provenance
-from bench.runner import grid_status, run_grid
-from bench.store import ASIDE, RunStore, decode_round, encode_round
+from altbench import atomic
+from altbench.atomic import StorageError, atomic_write_bytes
+from altbench.cache import FeatureCache
+from altbench.config import load_experiment
+from altbench.datasets import cache as dcache
+from altbench.provenance import hardware, hardware_id, provenance
+from altbench.runner import grid_status, run_grid
+from altbench.store import ASIDE, RunStore, decode_round, encode_round
 
 REPO = Path(__file__).resolve().parents[1]
 EXP = """
@@ -174,7 +174,7 @@ def test_edited_checkpoint_line_round_is_redone_identically(finished):
 
 
 def test_checkpoint_fsync_is_batched(tmp_path, monkeypatch):
-    import bench.store as store_mod
+    import altbench.store as store_mod
 
     clock, synced = [0.0], []
     monkeypatch.setattr(store_mod.time, "monotonic", lambda: clock[0])
@@ -225,7 +225,7 @@ def test_read_only_or_denied_results_dir_is_one_line(tmp_path, monkeypatch, code
 
 
 def test_checkpoint_write_errors_are_storage_errors(tmp_path, monkeypatch):
-    import bench.store as store_mod
+    import altbench.store as store_mod
 
     store = RunStore(tmp_path)
     store.checkpoint("r", fresh=True)
@@ -301,7 +301,7 @@ def test_truncated_dataset_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch
 
 def test_truncated_cache_of_a_real_dataset_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv(dcache.CACHE_ENV, str(tmp_path))
-    from bench.datasets import load_dataset
+    from altbench.datasets import load_dataset
 
     data = Path(os.environ.get("ALTBENCH_DATA_DIR", "/work/shared/data"))
     a = load_dataset("zhan_appendicitis", data, protocol="fixed")
@@ -358,7 +358,7 @@ def test_one_encode_per_entry_across_processes(tmp_path):
 
 
 def test_status_command_says_corrupt_results_are_moved_aside_and_rerun(finished, tmp_path, capsys):
-    from bench.cli import main
+    from altbench.cli import main
 
     exp, store, run_id, original = finished
     store.path(run_id, ".parquet").write_bytes(original[:100])

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.datasets import load_dataset
-from bench.datasets.cli import builtin_cards
-from bench.datasets.files import DataFileError, FileSpec, fetch, locate, verify
-from bench.datasets.images import DEBIAN_FASHION
+from altbench.datasets import load_dataset
+from altbench.datasets.cli import builtin_cards
+from altbench.datasets.files import DataFileError, FileSpec, fetch, locate, verify
+from altbench.datasets.images import DEBIAN_FASHION
 
 CARDS = builtin_cards()
 
@@ -131,7 +131,7 @@ def test_missing_file_offline_names_file_place_and_url(tmp_path):
 
 @needs_data
 def test_download_is_verified_and_cached_in_the_data_dir(tmp_path, monkeypatch):
-    import bench.datasets.files as files
+    import altbench.datasets.files as files
 
     spec = CARDS["cr"].files[0]
     fetched = []
@@ -205,8 +205,8 @@ def test_sklearn_sets_match_their_cards(name):
 
 
 def test_bbc_news_tree_checksum_verified_and_tampering_detected(tmp_path, monkeypatch):
-    import bench.datasets.text as text_sets
-    from bench.datasets.files import tree_sha256
+    import altbench.datasets.text as text_sets
+    from altbench.datasets.files import tree_sha256
 
     root = text_sets.bbc_root()
     assert tree_sha256(root) == CARDS["bbc_news"].notes["tree_sha256"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.datasets import load_dataset
-from bench.datasets.files import DataFileError
-from bench.registry import DATASETS
+from altbench.cli import main
+from altbench.datasets import load_dataset
+from altbench.datasets.files import DataFileError
+from altbench.registry import DATASETS
 
 DATA = Path(os.environ.get("ALTBENCH_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 REQUIRED = ("trec6 sst2 sst5 mr subj cr mpqa bbc_news ag_news imdb dbpedia yelp_polarity newsgroups20 "
@@ -133,8 +133,8 @@ def test_datasets_show_prints_the_card(capsys):
 def test_fashion_mnist_falls_back_to_the_hub_when_no_file_can_be_had(tmp_path, monkeypatch):
     import datasets
 
-    import bench.datasets.files as files
-    import bench.datasets.images as image_sets
+    import altbench.datasets.files as files
+    import altbench.datasets.images as image_sets
 
     feats = datasets.Features(image=datasets.Image(), label=datasets.ClassLabel(num_classes=10))
     src = write_parquet(tmp_path / "fm", {"image": images(np.random.default_rng(1), 6, (28, 28)),

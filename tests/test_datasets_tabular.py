@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.config import BudgetModel, resolve_plugin, ConfigError
-from bench.datasets import load_dataset
-from bench.datasets.tabular import ZHAN
-from bench.loop import Budget, BudgetError, initial_set
-from bench.registry import DATASETS
-from bench.seeds import Streams
+from altbench.config import BudgetModel, resolve_plugin, ConfigError
+from altbench.datasets import load_dataset
+from altbench.datasets.tabular import ZHAN
+from altbench.loop import Budget, BudgetError, initial_set
+from altbench.registry import DATASETS
+from altbench.seeds import Streams
 
 DATA = Path(os.environ.get("ALTBENCH_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 pytestmark = [pytest.mark.skipif(not (DATA / "tabular").is_dir(), reason=f"offline data not found at {DATA}; "

@@ -14,11 +14,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.atomic import StorageError
-from bench.config import load_experiment
-from bench.device import load_warning, resolve_threads
-from bench.runner import RunSettings, _task, execute_run, run_grid
-from bench.store import RunStore
+from altbench.atomic import StorageError
+from altbench.config import load_experiment
+from altbench.device import load_warning, resolve_threads
+from altbench.runner import RunSettings, _task, execute_run, run_grid
+from altbench.store import RunStore
 from conftest import plugin_dir
 
 PLUGIN = '''
@@ -27,8 +27,8 @@ import signal
 import time
 from pathlib import Path
 
-from bench.atomic import StorageError
-from strategies.uncertainty import margin
+from altbench.atomic import StorageError
+from altbench.strategies.uncertainty import margin
 
 
 def _count(name):
@@ -94,7 +94,7 @@ def _config(tmp_path: Path, strategies: str, jobs: int = 1, seeds: int = 1, name
 
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench", *args, "--no-progress", "--no-report"],
+    return subprocess.Popen([sys.executable, "-m", "altbench", *args, "--no-progress", "--no-report"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.datasets import Dataset, load_dataset
-from bench.loop import Budget, BudgetError, StrategyOutputError, initial_set, run_active_learning
-from bench.methods.sklearn_models import LogReg
-from bench.registry import STRATEGIES
-from bench.seeds import Streams
+from altbench.datasets import Dataset, load_dataset
+from altbench.loop import Budget, BudgetError, StrategyOutputError, initial_set, run_active_learning
+from altbench.methods.sklearn_models import LogReg
+from altbench.registry import STRATEGIES
+from altbench.seeds import Streams
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from bench.datasets import Dataset
-from bench.device import configure_worker
-from bench.registry import METHODS
-from bench.train import TrainConfig
+from altbench.datasets import Dataset
+from altbench.device import configure_worker
+from altbench.registry import METHODS
+from altbench.train import TrainConfig
 
 DATA = Path(os.environ.get("ALTBENCH_DATA_DIR", Path(__file__).parents[2] / "shared" / "data"))
 SHORT = {"backbone_params": {"max_length": 32}}
@@ -162,7 +162,7 @@ def test_scratch_learns_images_and_tabular():
 def test_scratch_trains_enough_on_tiny_labelled_sets():
     from sklearn.datasets import load_digits
 
-    from bench.train import with_min_steps
+    from altbench.train import with_min_steps
 
     assert with_min_steps(TrainConfig(epochs=30, batch_size=32), 20, 300).epochs == 300  # 1 step per epoch
     assert with_min_steps(TrainConfig(epochs=30, batch_size=32), 2000, 300).epochs == 30  # 63 steps per epoch
@@ -185,7 +185,7 @@ def test_mc_dropout_shortcut_is_bit_identical(trec, monkeypatch, kind):
     under MC dropout; the T passes must equal T full forward passes exactly."""
     from sklearn.datasets import load_digits
 
-    from bench.methods.nets import BagOfEmbeddings, SmallCnn
+    from altbench.methods.nets import BagOfEmbeddings, SmallCnn
 
     method = METHODS.get("scratch")(min_steps=20)
     if kind == "text":

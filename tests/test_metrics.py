@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.metrics import (curve_targets, label_savings, labels_to_target, normalised_aubc, parse_target,
+from altbench.metrics import (curve_targets, label_savings, labels_to_target, normalised_aubc, parse_target,
                            run_summaries)
 
 

@@ -14,18 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, f1_score
 
-from bench.config import load_experiment
-from bench.datasets import load_dataset
-from bench.loop import (BadOutputError, Budget, NonFiniteError, evaluate, label_metrics,
+from altbench.config import load_experiment
+from altbench.datasets import load_dataset
+from altbench.loop import (BadOutputError, Budget, NonFiniteError, evaluate, label_metrics,
                         run_active_learning)
-from bench.methods.mlp import Mlp
-from bench.methods.sklearn_models import LogReg
-from bench.registry import STRATEGIES
-from bench.runner import grid_status, run_grid
-from bench.seeds import Streams
-from bench.store import RunStore
-from bench.train import TrainConfig, train
-from bench.view import ModelView
+from altbench.methods.mlp import Mlp
+from altbench.methods.sklearn_models import LogReg
+from altbench.registry import STRATEGIES
+from altbench.runner import grid_status, run_grid
+from altbench.seeds import Streams
+from altbench.store import RunStore
+from altbench.train import TrainConfig, train
+from altbench.view import ModelView
 from conftest import make_blobs
 
 PLUGIN = '''
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.methods.sklearn_models import LogReg
+from altbench.methods.sklearn_models import LogReg
 
 
 class Spoiled:

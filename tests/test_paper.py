@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report import write_report
+from altbench.report import write_report
 from test_report import make_results
 
 PAPER = Path(__file__).resolve().parents[1] / "paper"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
+from altbench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
 
 
 def test_builtins_are_declared_as_entry_points():
@@ -67,14 +67,14 @@ def test_unknown_name_suggests_closest():
 
 
 def test_dotted_reference_loads_module_attribute():
-    assert STRATEGIES.get("strategies.uncertainty:margin") is STRATEGIES.get("margin")
+    assert STRATEGIES.get("altbench.strategies.uncertainty:margin") is STRATEGIES.get("margin")
     with pytest.raises(PluginError, match="cannot load"):
         METHODS.get("no_such_module_xyz:thing")
 
 
 PLUGIN = '''
 import numpy as np
-from bench.registry import STRATEGIES
+from altbench.registry import STRATEGIES
 
 def first_in_pool(view, pool, budget, rng):
     """Pick the lowest pool indices (a deliberately naive third-party strategy)."""
@@ -107,13 +107,13 @@ def test_third_party_plugin_via_entry_point_runs_end_to_end(tmp_path):
         n_jobs: 1
     """))
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    listing = subprocess.run([sys.executable, "-m", "bench", "list", "strategies", "first*"],
+    listing = subprocess.run([sys.executable, "-m", "altbench", "list", "strategies", "first*"],
                              env=env, capture_output=True, text=True, check=True)
     assert listing.stdout.startswith("first_in_pool") and "naive third-party" in listing.stdout
-    run = subprocess.run([sys.executable, "-m", "bench", "run", str(cfg), "--no-progress", "--no-report"],
+    run = subprocess.run([sys.executable, "-m", "altbench", "run", str(cfg), "--no-progress", "--no-report"],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    from bench.store import RunStore
+    from altbench.store import RunStore
 
     df = RunStore(tmp_path / "out").read_results()
     assert set(df.strategy) == {"first_in_pool", "myplugin:first_in_pool"}
@@ -129,7 +129,7 @@ def test_conflicting_entry_points_are_an_error(tmp_path):
     other.mkdir()
     (other / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 0.1\n")
     (other / "entry_points.txt").write_text("[altbench.strategies]\nmargin = myplugin:first_in_pool\n")
-    code = "from bench.registry import STRATEGIES; STRATEGIES.names()"
+    code = "from altbench.registry import STRATEGIES; STRATEGIES.names()"
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode != 0 and "duplicate strategy name 'margin'" in out.stderr

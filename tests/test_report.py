@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.report import write_report
-from bench.store import RunStore
+from altbench.report import write_report
+from altbench.store import RunStore
 
 # strategy → label-efficiency scale of its synthetic curve (smaller = learns faster)
 SPEEDS = {"random": 60.0, "margin": 30.0, "entropy": 40.0}
@@ -111,7 +111,7 @@ def test_ranks_and_win_tie_loss_tables(reported):
 
 
 def test_report_options_and_cli(tmp_path):
-    from bench.cli import main
+    from altbench.cli import main
 
     root = make_results(tmp_path / "r", datasets=("toy_a",), seeds=3)
     assert main(["report", str(root), "--target", "0.8", "--test", "wilcoxon", "--metric", "final_accuracy"]) == 0
@@ -125,14 +125,14 @@ def test_report_options_and_cli(tmp_path):
 
 
 def test_report_on_empty_dir_says_what_to_do(tmp_path, capsys):
-    from bench.cli import main
+    from altbench.cli import main
 
     assert main(["report", str(tmp_path)]) == 2
     assert "altbench run" in capsys.readouterr().err
 
 
 def test_strategy_colours_are_fixed_across_figures():
-    from bench.figures import strategy_colours
+    from altbench.figures import strategy_colours
 
     a = strategy_colours(["random", "margin", "entropy"])
     b = strategy_colours(["margin", "random", "bald", "zzz_custom"])
@@ -157,7 +157,7 @@ def test_transfer_figure_only_when_methods_are_compared(tmp_path, reported):
 
 
 def test_timing_note_states_the_thread_count_from_the_run_records(reported, tmp_path):
-    from bench.tables import threads_phrase
+    from altbench.tables import threads_phrase
 
     root, _, _ = reported
     assert "thread count not recorded" in (root / "table.md").read_text()  # synthetic records have none

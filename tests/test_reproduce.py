@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.config import ExperimentModel, read_yaml
-from bench.reproduce import CONFIG_DIR, REPRODUCTIONS, _acquired_to_error, compare, get, render, reproduction
+from altbench.cli import main
+from altbench.config import ExperimentModel, read_yaml
+from altbench.reproduce import CONFIG_DIR, REPRODUCTIONS, _acquired_to_error, compare, get, render, reproduction
 
 TINY = """\
 name: tiny_repro
@@ -102,7 +102,7 @@ def test_gal_metric_counts_acquired_images_on_the_mean_curve():
 @pytest.mark.parametrize("name", ["gal2017_mnist", "gal2017_fashion_mnist", "zhan2021_tabular",
                                   "zhan2021_tabular_small", "zhan2021_binary", "ulmfit2018_transfer"])
 def test_bundled_reproductions_are_well_formed(name):
-    from bench.config import load_experiment
+    from altbench.config import load_experiment
 
     repro = get(name)
     raw = read_yaml(repro.config)
@@ -170,9 +170,9 @@ def test_ulmfit_reproduction_reads_random_sampling_error_by_labels():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mc_dropout_subsample_scores_a_seeded_random_subset(seed):
-    from strategies.mc_dropout import Bald, bald_score, subsample_pool
-    from strategies.testing import FakeView
-    from strategies._select import top_k
+    from altbench.strategies.mc_dropout import Bald, bald_score, subsample_pool
+    from altbench.strategies.testing import FakeView
+    from altbench.strategies._select import top_k
 
     g = np.random.default_rng(10 + seed)
     P_mc = g.dirichlet(np.ones(3), size=(40, 4)).transpose(0, 2, 1)  # (n, C, T)

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_experiment
+from altbench.config import load_experiment
 from conftest import plugin_dir
-from bench.runner import grid_status, run_grid
-from bench.store import RunStore
+from altbench.runner import grid_status, run_grid
+from altbench.store import RunStore
 
 SLOW = '''
 import time
 import numpy as np
-from strategies.uncertainty import margin
+from altbench.strategies.uncertainty import margin
 
 def slow_margin(view, pool, budget, rng):
     """margin, but 0.15 s per query (so a test can kill a grid mid-run)."""
@@ -68,7 +68,7 @@ def _cfg(tmp_path, name, jobs=1):
 
 
 def _cli(args, env, **kw):
-    return subprocess.Popen([sys.executable, "-m", "bench", *args, "--no-progress", "--no-report"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "altbench", *args, "--no-progress", "--no-report"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -182,7 +182,7 @@ def test_memory_limit_fails_the_run_not_the_grid(tmp_path, plug):
 def test_concurrent_drivers_lose_no_row_and_corrupt_no_file(tmp_path, plug):
     cfg = _cfg(tmp_path, "conc")
     procs = [_cli(["run", str(cfg), "strategies=[margin, entropy, random]"], plug) for _ in range(3)]
-    status = subprocess.run([sys.executable, "-m", "bench", "status", str(cfg), "strategies=[margin, entropy, random]"],
+    status = subprocess.run([sys.executable, "-m", "altbench", "status", str(cfg), "strategies=[margin, entropy, random]"],
                             env=plug, capture_output=True, text=True, timeout=120)  # readable while running
     assert status.returncode == 0 and "of 12" in status.stdout, status.stderr
     for p in procs:
@@ -209,7 +209,7 @@ def test_dask_localcluster_matches_local_executor(tmp_path):
 def test_dask_worker_config_removes_malloc_trim():
     import dask.config
 
-    from bench.executors import dask_worker_config
+    from altbench.executors import dask_worker_config
     from distributed.nanny import _get_env_variables
 
     with dask.config.set(dask_worker_config(3)):

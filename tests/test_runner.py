@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from bench.config import load_experiment
-from bench.runner import run_grid
-from bench.store import RunStore
+from altbench.config import load_experiment
+from altbench.runner import run_grid
+from altbench.store import RunStore
 
 EXP = """
 name: small
@@ -115,7 +115,7 @@ def test_stale_runs_are_refused_by_reports_and_pruned(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "altbench", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_cli_run_writes_table_and_plot(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.seeds import STREAM_NAMES, Streams, int_seed, torch_generator
+from altbench.seeds import STREAM_NAMES, Streams, int_seed, torch_generator
 
 
 def test_same_seed_same_streams():

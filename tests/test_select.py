@@ -1,11 +1,11 @@
-"""strategies._select.top_k: O(n) selection, near-tie rule, seeded tie-breaking."""
+"""altbench.strategies._select.top_k: O(n) selection, near-tie rule, seeded tie-breaking."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from strategies._select import KEEP_BITS, round_scores, top_k
+from altbench.strategies._select import KEEP_BITS, round_scores, top_k
 
 
 def lexsort_top_k(scores, k, rng):

@@ -18,7 +18,7 @@ HEAVY = ("torch", "sklearn.metrics", "sklearn.base", "pandas", "pyarrow", "trans
 
 PROBE = """
 import json, sys
-from bench.cli import main
+from altbench.cli import main
 try:
     code = main({argv!r})
 except SystemExit as exc:  # --help exits
@@ -48,7 +48,7 @@ def test_status_of_the_quickstart_imports_no_heavy_library(tmp_path):
 
 
 def test_list_reads_docstrings_without_importing_and_matches_the_imported_ones():
-    from bench.registry import METHODS, STRATEGIES
+    from altbench.registry import METHODS, STRATEGIES
 
     for registry in (STRATEGIES, METHODS):
         for name in registry.names():
@@ -59,8 +59,8 @@ def test_list_reads_docstrings_without_importing_and_matches_the_imported_ones()
 def test_a_torch_method_still_fits_after_its_config_resolved_without_torch():
     import numpy as np
 
-    from bench.methods.mlp import Mlp, TorchModel  # TorchModel: the old name still resolves
-    from bench.train_config import TrainConfig
+    from altbench.methods.mlp import Mlp, TorchModel  # TorchModel: the old name still resolves
+    from altbench.train_config import TrainConfig
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(12, 3)), np.arange(12) % 2
@@ -70,12 +70,12 @@ def test_a_torch_method_still_fits_after_its_config_resolved_without_torch():
 
 
 def test_run_processes_preload_only_what_the_grid_uses():
-    from bench.config import load_experiment
-    from bench.runner import preload_for
+    from altbench.config import load_experiment
+    from altbench.runner import preload_for
 
     sklearn_only = preload_for(load_experiment(None, ["methods=[logreg, svm_rbf]"]).runs)
-    assert {"bench.methods.sklearn_models", "strategies.uncertainty", "bench.datasets.sklearn_sets"} <= set(sklearn_only)
-    assert "torch._dynamo" not in sklearn_only and "bench.methods.torch_model" not in sklearn_only
+    assert {"altbench.methods.sklearn_models", "altbench.strategies.uncertainty", "altbench.datasets.sklearn_sets"} <= set(sklearn_only)
+    assert "torch._dynamo" not in sklearn_only and "altbench.methods.torch_model" not in sklearn_only
     with_mlp = preload_for(load_experiment(None, []).runs)  # the quickstart: logreg, svm_rbf, mlp
-    assert {"bench.methods.torch_model", "torch._dynamo"} <= set(with_mlp)
+    assert {"altbench.methods.torch_model", "torch._dynamo"} <= set(with_mlp)
     assert len(with_mlp) == len(set(with_mlp))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bench.stats import (bootstrap_ci, critical_difference, friedman_nemenyi, holm, mean_sd, paired_comparisons,
+from altbench.stats import (bootstrap_ci, critical_difference, friedman_nemenyi, holm, mean_sd, paired_comparisons,
                          paired_test, penalty_matrix, win_tie_loss)
 
 

@@ -5,21 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from strategies.alfamix import AlfaMix
-from strategies.badge import badge
-from strategies.batchbald import BatchBald
-from strategies.cal import Cal
-from strategies.cluster_margin import ClusterMargin
-from strategies.coreset import coreset
-from strategies.dal import Dal
-from strategies.density import DensityWeighted
-from strategies.egl import egl, egl_score
-from strategies.mc_dropout import Bald, MeanStd, VariationRatios
-from strategies.probcover import ProbCover
-from strategies.stochastic import Stochastic
-from strategies.testing import FakeView
-from strategies.typiclust import TypiClust
-from strategies.uncertainty import entropy, least_confidence, margin, random
+from altbench.strategies.alfamix import AlfaMix
+from altbench.strategies.badge import badge
+from altbench.strategies.batchbald import BatchBald
+from altbench.strategies.cal import Cal
+from altbench.strategies.cluster_margin import ClusterMargin
+from altbench.strategies.coreset import coreset
+from altbench.strategies.dal import Dal
+from altbench.strategies.density import DensityWeighted
+from altbench.strategies.egl import egl, egl_score
+from altbench.strategies.mc_dropout import Bald, MeanStd, VariationRatios
+from altbench.strategies.probcover import ProbCover
+from altbench.strategies.stochastic import Stochastic
+from altbench.strategies.testing import FakeView
+from altbench.strategies.typiclust import TypiClust
+from altbench.strategies.uncertainty import entropy, least_confidence, margin, random
 
 SEEDS = [0, 1, 2]
 

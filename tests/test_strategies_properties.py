@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.registry import STRATEGIES
-from strategies.testing import FakeView, blobs_view
+from altbench.registry import STRATEGIES
+from altbench.strategies.testing import FakeView, blobs_view
 
 NAMES = STRATEGIES.names()
 
@@ -75,7 +75,7 @@ def test_ties_are_broken_at_random_but_seeded(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_config_layer_builds_every_strategy(name):
     # the YAML layer validates params with pydantic and must round-trip defaults
-    from bench.config import build_plugin, resolve_plugin
+    from altbench.config import build_plugin, resolve_plugin
 
     spec = resolve_plugin(STRATEGIES, name, "strategies")
     assert callable(build_plugin(STRATEGIES, spec))

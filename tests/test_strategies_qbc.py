@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.methods.mlp import Mlp
-from bench.methods.sklearn_models import LogReg, SvmRbf
-from bench.train import TrainConfig
-from bench.view import CapabilityError, ModelView
-from strategies.qbc import Qbc, vote_entropy
-from strategies.testing import FakeView
+from altbench.methods.mlp import Mlp
+from altbench.methods.sklearn_models import LogReg, SvmRbf
+from altbench.train import TrainConfig
+from altbench.view import CapabilityError, ModelView
+from altbench.strategies.qbc import Qbc, vote_entropy
+from altbench.strategies.testing import FakeView
 
 
 def make_blobs(n: int, d: int, n_classes: int = 3, seed: int = 0):

@@ -7,19 +7,19 @@ import itertools
 import numpy as np
 import pytest
 
-from strategies import _geometry as geo
-from strategies.badge import badge
-from strategies.batchbald import BatchBald, _joint_entropy
-from strategies.cal import Cal
-from strategies.coreset import coreset
-from strategies.density import mean_cosine
-from strategies.egl import egl_score
-from strategies.mc_dropout import Bald, bald_score, max_entropy_score, mean_std_score, variation_ratio_score
-from strategies.probcover import ProbCover
-from strategies.stochastic import gumbel_top_k, log_weights
-from strategies.testing import FakeView, blobs_view, softmax
-from strategies.typiclust import typicality
-from strategies._kcenter import kcenter_greedy
+from altbench.strategies import _geometry as geo
+from altbench.strategies.badge import badge
+from altbench.strategies.batchbald import BatchBald, _joint_entropy
+from altbench.strategies.cal import Cal
+from altbench.strategies.coreset import coreset
+from altbench.strategies.density import mean_cosine
+from altbench.strategies.egl import egl_score
+from altbench.strategies.mc_dropout import Bald, bald_score, max_entropy_score, mean_std_score, variation_ratio_score
+from altbench.strategies.probcover import ProbCover
+from altbench.strategies.stochastic import gumbel_top_k, log_weights
+from altbench.strategies.testing import FakeView, blobs_view, softmax
+from altbench.strategies.typiclust import typicality
+from altbench.strategies._kcenter import kcenter_greedy
 
 
 def naive_kcenter(X, labelled_X, k, rng):
@@ -271,8 +271,8 @@ def test_gumbel_top_one_follows_the_weights(mode):
 
 def test_stochastic_large_beta_is_top_k():
     v = blobs_view(200, 6, 3, np.random.default_rng(12))
-    from strategies.stochastic import Stochastic
-    from strategies.uncertainty import entropy
+    from altbench.strategies.stochastic import Stochastic
+    from altbench.strategies.uncertainty import entropy
 
     pool = np.arange(200)
     picks = Stochastic(score="entropy", mode="softrank", beta=1e6)(v, pool, 10, np.random.default_rng(0))
@@ -302,7 +302,7 @@ def assert_picks_equal_except_float_ties(got, scores, k, seed, rtol):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_uncertainty_scores_and_picks_equal_the_float64_reference(dtype, seed):
-    from strategies.uncertainty import SCORES, entropy, least_confidence, margin
+    from altbench.strategies.uncertainty import SCORES, entropy, least_confidence, margin
 
     g = np.random.default_rng(seed)
     P = softmax(g.normal(size=(3000, 7)) * 3).astype(dtype)  # (n, C)

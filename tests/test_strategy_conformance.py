@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.registry import STRATEGIES
+from altbench.registry import STRATEGIES
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())

@@ -2,7 +2,7 @@
 
 Coreset and BADGE read the pool's embeddings through ``view.embeddings`` in
 blocks of a few MB; a ``streams_rows`` model (scikit-learn, linear-probe)
-lets :class:`bench.view.ModelView` hand them out without an (n, d) copy.
+lets :class:`altbench.view.ModelView` hand them out without an (n, d) copy.
 Block-wise picks must equal the picks on a materialised array.
 """
 
@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import bench.view
-from bench.methods.sklearn_models import SklearnModel
-from bench.view import Embeddings, ModelView
-from strategies import _geometry as geo
-from strategies.badge import badge
-from strategies.coreset import Coreset
-from strategies.probcover import ProbCover
-from strategies.testing import FakeView, blobs_view
+import altbench.view
+from altbench.methods.sklearn_models import SklearnModel
+from altbench.view import Embeddings, ModelView
+from altbench.strategies import _geometry as geo
+from altbench.strategies.badge import badge
+from altbench.strategies.coreset import Coreset
+from altbench.strategies.probcover import ProbCover
+from altbench.strategies.testing import FakeView, blobs_view
 from test_strategies_reference import greedy_max_coverage
 
 
@@ -71,15 +71,15 @@ def test_block_wise_picks_equal_materialised_picks(strategy, seed, monkeypatch):
     pool = np.random.default_rng(seed).permutation(np.arange(7 * seed, 1500))  # arbitrary order
     plain = ArrayOnlyView(v.H, W=v.W, labelled=v.labelled, y_labelled=v.y_labelled)
     want = strategy(plain, pool, 40, np.random.default_rng(seed))
-    monkeypatch.setattr(bench.view, "BLOCK_BYTES", 4 * 16 * 37)  # 37-row blocks: many partial blocks
+    monkeypatch.setattr(altbench.view, "BLOCK_BYTES", 4 * 16 * 37)  # 37-row blocks: many partial blocks
     np.testing.assert_array_equal(strategy(v, pool, 40, np.random.default_rng(seed)), want)
 
 
 def test_model_view_streams_rows_in_blocks(monkeypatch):
     view, pool = sklearn_view(3000, 12, dtype=np.float64)  # float64: rounding far below the check
     P, H = view.predict_proba(pool), view.embed(pool)
-    monkeypatch.setattr(bench.view, "BLOCK_BYTES", 64)  # tiny blocks: predict in 256-row chunks
-    monkeypatch.setattr(bench.view, "PREDICT_ROWS", 256)
+    monkeypatch.setattr(altbench.view, "BLOCK_BYTES", 64)  # tiny blocks: predict in 256-row chunks
+    monkeypatch.setattr(altbench.view, "PREDICT_ROWS", 256)
     calls = []
     model = view._model
     predict = model.predict_proba

@@ -14,8 +14,8 @@ import typing
 import numpy as np
 import pytest
 
-from bench.config import ConfigError, build_plugin, identity, load_experiment, resolve_plugin
-from bench.registry import METHODS, REGISTRIES, STRATEGIES, PluginError
+from altbench.config import ConfigError, build_plugin, identity, load_experiment, resolve_plugin
+from altbench.registry import METHODS, REGISTRIES, STRATEGIES, PluginError
 
 BASE = """
 name: t
@@ -182,8 +182,8 @@ def hot_module(tmp_path, monkeypatch):
 
 
 def test_function_strategy_receives_its_keyword_parameter(tmp_path, hot_module):
-    from bench.runner import run_grid
-    from bench.store import RunStore
+    from altbench.runner import run_grid
+    from altbench.store import RunStore
 
     exp = load_experiment(write(tmp_path, BASE), [f"strategies=[{{name: '{hot_module}:hot', temperature: 5.0}}, "
                                                   f"'{hot_module}:hot']", f"results_dir={tmp_path / 'out'}"])
@@ -284,7 +284,7 @@ def test_module_whose_import_raises_gives_one_line(tmp_path, monkeypatch):
 def test_cli_import_failure_has_no_traceback(tmp_path):
     (tmp_path / "boom_cli.py").write_text("raise RuntimeError('broken\\nplugin')\n")
     cfg = write(tmp_path, BASE.replace("strategies: [random]", "strategies: ['boom_cli:x']"))
-    out = subprocess.run([sys.executable, "-m", "bench", "run", str(cfg), "--no-progress"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "altbench", "run", str(cfg), "--no-progress"], capture_output=True,
                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1, out.stderr
@@ -305,9 +305,9 @@ def fake_run(store, run_id, seed, total, strategy="margin", method="mlp"):
 
 
 def test_report_refuses_runs_that_differ_in_budget(tmp_path):
-    from bench.cli import main
-    from bench.report import write_report
-    from bench.store import RunStore
+    from altbench.cli import main
+    from altbench.report import write_report
+    from altbench.store import RunStore
 
     store = RunStore(tmp_path)
     for seed in range(2):
@@ -327,7 +327,7 @@ def test_report_refuses_runs_that_differ_in_budget(tmp_path):
 
 
 def test_pooling_ignores_fields_only_newer_records_have():
-    from bench.pooling import first_difference
+    from altbench.pooling import first_difference
 
     old = {"budget": {"total": 200}, "method": {"params": {"C": 1.0}}}
     new = {"budget": {"total": 200, "cost_per_label": 1.0}, "method": {"params": {"C": 1.0}}}

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from bench.methods.nets import EncoderClassifier, HeadNet
-from bench.methods.ulmfit import Ulmfit, slanted_triangular
-from bench.train import TrainConfig, train
+from altbench.methods.nets import EncoderClassifier, HeadNet
+from altbench.methods.ulmfit import Ulmfit, slanted_triangular
+from altbench.train import TrainConfig, train
 
 
 class ToyEncoder(nn.Module):

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bench.cli import main
-from bench.config import load_experiment
-from bench.runner import run_grid
-from bench.store import SCHEMA, RunStore
-from bench.verify import hardware_of, passed, run_config, sample_runs, verify
+from altbench.cli import main
+from altbench.config import load_experiment
+from altbench.runner import run_grid
+from altbench.store import SCHEMA, RunStore
+from altbench.verify import hardware_of, passed, run_config, sample_runs, verify
 
 EXP = """
 name: tiny
@@ -118,7 +118,7 @@ def test_other_hardware_reports_the_difference_and_unchanged_conclusions(grid, t
 
 
 def test_other_hardware_fails_when_a_ranking_changes(grid, tmp_path, capsys):
-    from bench.verify import conclusions
+    from altbench.verify import conclusions
 
     best, worst = conclusions(RunStore(grid.results_dir).read_results())["rank iris/logreg"]
     d = copy_of(grid, tmp_path)

@@ -10,15 +10,15 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 
-from bench.config import resolve_plugin
-from bench.methods.sklearn_models import SvmRbf
-from bench.registry import METHODS, STRATEGIES
-from bench.reproduce import compare, get, render
-from bench.view import ModelView
-from bench.zhan2021 import paired_gains, run_aubcs, zhan_aubc, zhan_table
-from strategies import _geometry as geo
-from strategies.coreset import Coreset
-from strategies.us_c import UsC
+from altbench.config import resolve_plugin
+from altbench.methods.sklearn_models import SvmRbf
+from altbench.registry import METHODS, STRATEGIES
+from altbench.reproduce import compare, get, render
+from altbench.view import ModelView
+from altbench.zhan2021 import paired_gains, run_aubcs, zhan_aubc, zhan_table
+from altbench.strategies import _geometry as geo
+from altbench.strategies.coreset import Coreset
+from altbench.strategies.us_c import UsC
 
 us_c = UsC(ties="first")  # the protocol's configuration
 
@@ -75,7 +75,7 @@ def test_platt_option_is_calibrated_classifier_cv():
 
 
 def test_unknown_probability_option_is_a_one_line_error():
-    from bench.config import ConfigError
+    from altbench.config import ConfigError
 
     with pytest.raises(ConfigError, match="probability") as err:
         resolve_plugin(METHODS, {"name": "svm_rbf", "probability": "sigmoid"}, "methods")

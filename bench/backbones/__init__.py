@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.cache import FeatureCache, feature_key
-from bench.registry import Registry
+from altbench.cache import FeatureCache, feature_key
+from altbench.registry import Registry
 
 BACKBONES = Registry("backbones")
 
@@ -63,7 +63,7 @@ def cached_features(bb: Any, dataset: Any, cache: FeatureCache | None = None) ->
 
 
 def _load_builtins() -> None:
-    from bench.backbones import efficientnet, text  # noqa: F401  (registers them)
+    from altbench.backbones import efficientnet, text  # noqa: F401  (registers them)
 
 
 _load_builtins()

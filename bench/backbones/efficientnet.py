@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.backbones import BACKBONES
-from bench.device import device
+from altbench.backbones import BACKBONES
+from altbench.device import device
 
 STAGES = [("ds", 1, 3, 1, 1, 16), ("ir", 2, 3, 2, 6, 24), ("ir", 2, 5, 2, 6, 40), ("ir", 3, 3, 2, 6, 80),
           ("ir", 3, 5, 1, 6, 112), ("ir", 4, 5, 2, 6, 192), ("ir", 1, 3, 1, 6, 320)]

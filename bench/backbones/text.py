@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.backbones import BACKBONES
-from bench.device import device
+from altbench.backbones import BACKBONES
+from altbench.device import device
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -46,7 +46,7 @@ def minilm_path() -> str:
 
 def replace_dropout(module: nn.Module) -> None:
     """Swap every ``nn.Dropout`` for a :class:`SeededDropout` of the same rate."""
-    from bench.methods.mlp import SeededDropout
+    from altbench.methods.mlp import SeededDropout
 
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Dropout):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.registry import DATASETS
+from altbench.registry import DATASETS
 
 DATA_DIR_ENV = "ALTBENCH_DATA_DIR"
 
@@ -72,7 +72,7 @@ def load_dataset(name: str, data_dir: Path | None = None, rng: np.random.Generat
     loader = DATASETS.get(name)
     ds = loader(data_dir=Path(data_dir) if data_dir else default_data_dir(), rng=rng, **params)
     if not isinstance(ds, Dataset):
-        raise TypeError(f"dataset plugin {name!r} returned {type(ds).__name__}, expected bench.datasets.Dataset")
+        raise TypeError(f"dataset plugin {name!r} returned {type(ds).__name__}, expected altbench.datasets.Dataset")
     return ds
 
 

@@ -18,7 +18,7 @@ A cache folder that does not open (an ``.arrow`` file of another size than
 reported as a warning on the ``altbench`` logger, removed and rebuilt.
 Building holds an exclusive ``flock`` on ``<folder>.lock``, so parallel
 workers parse a dataset once; a full or read-only cache directory gives a
-one-line :class:`bench.atomic.StorageError`.
+one-line :class:`altbench.atomic.StorageError`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from bench.atomic import CACHE_HINT, dir_mode, exclusive_lock, storage_guard
-from bench.datasets.files import FileSpec, fetch, locate, verify
+from altbench.atomic import CACHE_HINT, dir_mode, exclusive_lock, storage_guard
+from altbench.datasets.files import FileSpec, fetch, locate, verify
 
 log = logging.getLogger("altbench")
 
@@ -239,8 +239,8 @@ def split_tables(x: Any, y: np.ndarray, parts: dict[str, np.ndarray]) -> dict[st
 
 def to_dataset(name: str, modality: str, classes: tuple[str, ...], cached: Cached,
                shape: tuple[int, ...] | None = None, **info: Any):
-    """A :class:`bench.datasets.Dataset` viewing cached splits ``train``, ``test`` (and ``dev``)."""
-    from bench.datasets import Dataset
+    """A :class:`altbench.datasets.Dataset` viewing cached splits ``train``, ``test`` (and ``dev``)."""
+    from altbench.datasets import Dataset
 
     def xy(split: str):
         return column(cached.tables[split], "x", shape), column(cached.tables[split], "label")

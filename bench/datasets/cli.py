@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-BUILTIN_MODULES = ("bench.datasets.sklearn_sets", "bench.datasets.text", "bench.datasets.tabular",
-                   "bench.datasets.images", "bench.datasets.hub")
+BUILTIN_MODULES = ("altbench.datasets.sklearn_sets", "altbench.datasets.text", "altbench.datasets.tabular",
+                   "altbench.datasets.images", "altbench.datasets.hub")
 
 
 def builtin_cards() -> dict:
@@ -22,15 +22,15 @@ def builtin_cards() -> dict:
 
     for mod in BUILTIN_MODULES:
         importlib.import_module(mod)
-    from bench.datasets.cards import CARDS
+    from altbench.datasets.cards import CARDS
 
     return CARDS
 
 
 def availability(card, data_dir: Path) -> str:
     """'yes' if loadable offline now, 'hub' if it needs the hub, 'no: <why>' otherwise."""
-    from bench.datasets.files import locate
-    from bench.datasets.images import DEBIAN_FASHION
+    from altbench.datasets.files import locate
+    from altbench.datasets.images import DEBIAN_FASHION
 
     if card.files:
         missing = [f.name for f in card.files if locate(f, data_dir, (DEBIAN_FASHION,)) is None]
@@ -46,7 +46,7 @@ def availability(card, data_dir: Path) -> str:
 def _table(pattern: str, data_dir: Path) -> int:
     from tabulate import tabulate
 
-    from bench.registry import DATASETS
+    from altbench.registry import DATASETS
 
     cards = builtin_cards()
     rows = []
@@ -68,7 +68,7 @@ def _table(pattern: str, data_dir: Path) -> int:
 
 def card_text(name: str, data_dir: Path) -> str:
     """The card of dataset ``name`` as printable text."""
-    from bench.registry import DATASETS, PluginError
+    from altbench.registry import DATASETS, PluginError
 
     cards = builtin_cards()
     if name not in cards:
@@ -93,7 +93,7 @@ def card_text(name: str, data_dir: Path) -> str:
 
 
 def _cmd_datasets(args) -> int:
-    from bench.datasets import default_data_dir
+    from altbench.datasets import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if args.pattern == "show":

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.atomic import atomic_open
+from altbench.atomic import atomic_open
 
 OFFLINE_ENVS = ("ALTBENCH_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 DOWNLOAD_TIMEOUT_S = 60  # per connection attempt

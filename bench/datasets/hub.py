@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.datasets import Dataset
-from bench.datasets.cache import Cached, cache_root, cached_splits, file_identity, labelled_table, to_dataset
-from bench.datasets.cards import Card, add
-from bench.datasets.files import DataFileError
-from bench.registry import DATASETS
+from altbench.datasets import Dataset
+from altbench.datasets.cache import Cached, cache_root, cached_splits, file_identity, labelled_table, to_dataset
+from altbench.datasets.cards import Card, add
+from altbench.datasets.files import DataFileError
+from altbench.registry import DATASETS
 
 NEWSGROUPS = ("alt.atheism", "comp.graphics", "comp.os.ms-windows.misc", "comp.sys.ibm.pc.hardware",
               "comp.sys.mac.hardware", "comp.windows.x", "misc.forsale", "rec.autos", "rec.motorcycles",
@@ -118,7 +118,7 @@ def convert(ds: Any, spec: HubSpec, batch: int = 4096) -> pa.Table:
 
 def load_hub(name: str, data_dir: Path, source: str | None = None) -> Dataset:
     """Load hub dataset ``name`` (see the module docstring for where it is read from)."""
-    from bench.datasets.cards import CARDS
+    from altbench.datasets.cards import CARDS
 
     card, spec = CARDS[name], HUB[name]
     cached = hub_splits(name, source, data_dir)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, stratified_split
-from bench.datasets.cache import cached_files, cached_splits, labelled_table, split_tables, to_dataset
-from bench.datasets.cards import CARDS
-from bench.datasets.files import DataFileError, MissingDataFile, offline
-from bench.registry import DATASETS
+from altbench.datasets import Dataset, stratified_split
+from altbench.datasets.cache import cached_files, cached_splits, labelled_table, split_tables, to_dataset
+from altbench.datasets.cards import CARDS
+from altbench.datasets.files import DataFileError, MissingDataFile, offline
+from altbench.registry import DATASETS
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 DIGITS_TEST_FRACTION = 0.3  # same split as the tabular `digits`
@@ -65,7 +65,7 @@ def fashion_mnist(data_dir: Path, rng=None) -> Dataset:
         if offline():
             raise
         try:  # last resort: the hub copy (same images, PNG-encoded)
-            from bench.datasets.hub import hub_splits
+            from altbench.datasets.hub import hub_splits
 
             cached = hub_splits("fashion_mnist", None)
         except Exception:

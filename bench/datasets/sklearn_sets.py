@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.datasets import Dataset, stratified_split
-from bench.registry import DATASETS
+from altbench.datasets import Dataset, stratified_split
+from altbench.registry import DATASETS
 
 SPLIT_SEED = 0  # fixed: the split is part of the dataset, not of the run
 TEST_FRACTION = 0.3

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, stratified_split
-from bench.datasets.cache import cached_files, column, labelled_table
-from bench.datasets.cards import Card, CARDS, add
-from bench.datasets.files import FileSpec
-from bench.registry import DATASETS
+from altbench.datasets import Dataset, stratified_split
+from altbench.datasets.cache import cached_files, column, labelled_table
+from altbench.datasets.cards import Card, CARDS, add
+from altbench.datasets.files import FileSpec
+from altbench.registry import DATASETS
 
 MIRROR = "https://github.com/SineZHAN/ComparativeSurveyIJCAI2021PoolBasedAL/raw/c200b47/Dataset/dealeddata/"
 CITATION = ("Zhan, Liu, Li & Chan (2021), 'A Comparative Survey: Benchmarking for Pool-based Active "

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, stratified_split
-from bench.datasets.cache import cached_files, cached_splits, labelled_table, split_tables, to_dataset
-from bench.datasets.cards import CARDS
-from bench.datasets.files import DataFileError, tree_sha256
-from bench.registry import DATASETS
+from altbench.datasets import Dataset, stratified_split
+from altbench.datasets.cache import cached_files, cached_splits, labelled_table, split_tables, to_dataset
+from altbench.datasets.cards import CARDS
+from altbench.datasets.files import DataFileError, tree_sha256
+from altbench.registry import DATASETS
 
 SPLIT_SEED = 0  # fixed: the split is part of the dataset, not of the run
 KIM_TEST_FRACTION = 0.1  # MR, Subj, CR, MPQA (Kim 2014 used 10-fold CV; we fix one fold)

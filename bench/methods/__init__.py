@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.datasets import Dataset
+from altbench.datasets import Dataset
 
 
 def prepare_inputs(method: Any, dataset: Dataset) -> tuple[Any, Any]:

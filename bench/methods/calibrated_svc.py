@@ -1,6 +1,6 @@
 """An SVC with Platt scaling fitted on out-of-fold scores (``svm_rbf`` with ``probability: platt``).
 
-Its own module so that :mod:`bench.methods.sklearn_models` (imported to resolve
+Its own module so that :mod:`altbench.methods.sklearn_models` (imported to resolve
 a grid) does not import scikit-learn, which pulls in pandas and pyarrow.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from bench.methods.sklearn_models import ovr_scores, softmax
+from altbench.methods.sklearn_models import ovr_scores, softmax
 
 
 class CalibratedSvc(BaseEstimator, ClassifierMixin):

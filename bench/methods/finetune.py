@@ -1,9 +1,9 @@
 """Transfer methods that train the pretrained encoder: ``finetune`` and ``lp-ft``.
 
-Both wrap a trainable backbone encoder (``bench.backbones``: MiniLM for text,
+Both wrap a trainable backbone encoder (``altbench.backbones``: MiniLM for text,
 EfficientNet-Lite0 for images) in an :class:`EncoderClassifier` and run the
 shared loop with ``encode_batch`` (tokenise / preprocess each mini-batch).
-Dropout inside the encoder is SeededDropout (see ``bench.backbones.text``),
+Dropout inside the encoder is SeededDropout (see ``altbench.backbones.text``),
 so training noise and MC-dropout samples come from the run's generators.
 """
 
@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.device import device
-from bench.methods.mlp import TorchModel, use_generator
-from bench.methods.nets import EncoderClassifier, HeadNet
-from bench.methods.transfer import PROBE_TRAIN, backbone_for, batch_encoder, fit_head, input_kind
-from bench.registry import METHODS
-from bench.seeds import torch_generator
-from bench.train import TrainConfig, train, with_min_steps
+from altbench.device import device
+from altbench.methods.mlp import TorchModel, use_generator
+from altbench.methods.nets import EncoderClassifier, HeadNet
+from altbench.methods.transfer import PROBE_TRAIN, backbone_for, batch_encoder, fit_head, input_kind
+from altbench.registry import METHODS
+from altbench.seeds import torch_generator
+from altbench.train import TrainConfig, train, with_min_steps
 
 MODALITY = {"text": "text", "image": "image"}  # input kind → backbone modality
 FINETUNE_TRAIN = TrainConfig(epochs=2, batch_size=16, lr=5e-5, weight_decay=0.01, grad_clip=1.0)

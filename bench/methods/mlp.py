@@ -2,7 +2,7 @@
 
 This module holds the config only and imports torch when a model is fitted,
 so resolving a grid does not.  The nets and the fitted model live in
-:mod:`bench.methods.torch_model` (their old names here still work).
+:mod:`altbench.methods.torch_model` (their old names here still work).
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.registry import METHODS
-from bench.train_config import TrainConfig
+from altbench.registry import METHODS
+from altbench.train_config import TrainConfig
 
 if TYPE_CHECKING:
-    from bench.methods.torch_model import TorchModel
+    from altbench.methods.torch_model import TorchModel
 
-PRELOAD = ("bench.methods.torch_model", "torch._dynamo")  # what fit imports: run processes start with it
+PRELOAD = ("altbench.methods.torch_model", "torch._dynamo")  # what fit imports: run processes start with it
 MOVED = ("SeededDropout", "use_generator", "init_linear_", "MlpNet", "TorchModel", "MlpModel")
 
 
 def __getattr__(name: str):
-    if name in MOVED:  # `from bench.methods.mlp import TorchModel` keeps working (imports torch)
-        return getattr(importlib.import_module("bench.methods.torch_model"), name)
+    if name in MOVED:  # `from altbench.methods.mlp import TorchModel` keeps working (imports torch)
+        return getattr(importlib.import_module("altbench.methods.torch_model"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -42,10 +42,10 @@ class Mlp:
             rng_order: np.random.Generator) -> TorchModel:
         import torch
 
-        from bench.device import device
-        from bench.methods.torch_model import MlpModel, MlpNet, use_generator
-        from bench.seeds import torch_generator
-        from bench.train import train
+        from altbench.device import device
+        from altbench.methods.torch_model import MlpModel, MlpNet, use_generator
+        from altbench.seeds import torch_generator
+        from altbench.train import train
 
         dev = device()
         net = MlpNet(np.asarray(X).shape[1], tuple(self.hidden), n_classes, self.dropout,

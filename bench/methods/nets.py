@@ -1,7 +1,7 @@
 """Network pieces shared by the transfer methods (all initialised from explicit generators).
 
 Every classifier here has ``features(*inputs) -> (b, h)`` and ``head`` (a
-``nn.Linear``), the shape :class:`bench.methods.mlp.TorchModel` serves.
+``nn.Linear``), the shape :class:`altbench.methods.mlp.TorchModel` serves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.methods.mlp import SeededDropout, init_linear_
+from altbench.methods.mlp import SeededDropout, init_linear_
 
 
 class Standardize(nn.Module):

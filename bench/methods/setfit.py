@@ -20,14 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.device import device
-from bench.methods.finetune import as_model, encode_rows, load_encoder
-from bench.methods.mlp import TorchModel, use_generator
-from bench.methods.nets import EncoderClassifier
-from bench.methods.transfer import PROBE_TRAIN, fit_head
-from bench.registry import METHODS
-from bench.seeds import torch_generator
-from bench.train import TrainConfig, train
+from altbench.device import device
+from altbench.methods.finetune import as_model, encode_rows, load_encoder
+from altbench.methods.mlp import TorchModel, use_generator
+from altbench.methods.nets import EncoderClassifier
+from altbench.methods.transfer import PROBE_TRAIN, fit_head
+from altbench.registry import METHODS
+from altbench.seeds import torch_generator
+from altbench.train import TrainConfig, train
 
 
 def sentence_pairs(y: np.ndarray, num_iterations: int, max_pairs: int,

@@ -13,9 +13,9 @@ from typing import Literal
 
 import numpy as np
 
-from bench.config import ID_IF_SET
-from bench.registry import METHODS
-from bench.seeds import int_seed
+from altbench.config import ID_IF_SET
+from altbench.registry import METHODS
+from altbench.seeds import int_seed
 
 
 def _clone_seeded(clf, rng: np.random.Generator):
@@ -193,7 +193,7 @@ class SvmRbf:
         svc = SVC(C=self.C, gamma=self.gamma)  # deterministic: random_state only seeds libsvm's Platt CV
         if self.probability == "none":
             return _fit(svc, X, y, n_classes, kind=DecisionModel)
-        from bench.methods.calibrated_svc import CalibratedSvc  # scikit-learn's base: imported when fitting
+        from altbench.methods.calibrated_svc import CalibratedSvc  # scikit-learn's base: imported when fitting
 
         return _fit(CalibratedSvc(svc, self.calibration_cv), X, y, n_classes)
 

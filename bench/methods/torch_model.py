@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.seeds import torch_generator
+from altbench.seeds import torch_generator
 
 
 class SeededDropout(nn.Module):
@@ -76,7 +76,7 @@ class TorchModel:
     MC dropout switches on only the :class:`SeededDropout` modules (BatchNorm
     stays in eval mode), with masks from the ``rng`` given.  ``train_loss_``
     is the final-epoch mean training loss: ``train_loss`` if given, else the
-    one :func:`bench.train.train` left on ``net`` (None if neither).
+    one :func:`altbench.train.train` left on ``net`` (None if neither).
     """
 
     def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096,

@@ -12,13 +12,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bench.backbones import cached_features, make_backbone
-from bench.device import device
-from bench.methods.mlp import MlpNet, TorchModel, use_generator
-from bench.methods.nets import BagOfEmbeddings, HeadNet, SmallCnn, images_to_float
-from bench.registry import METHODS
-from bench.seeds import torch_generator
-from bench.train import TrainConfig, train, with_min_steps
+from altbench.backbones import cached_features, make_backbone
+from altbench.device import device
+from altbench.methods.mlp import MlpNet, TorchModel, use_generator
+from altbench.methods.nets import BagOfEmbeddings, HeadNet, SmallCnn, images_to_float
+from altbench.registry import METHODS
+from altbench.seeds import torch_generator
+from altbench.train import TrainConfig, train, with_min_steps
 
 
 def input_kind(X: Any) -> str:
@@ -75,13 +75,13 @@ class LinearProbe:
     """Frozen pretrained features + a linear softmax head (Kumar et al. 2022's "LP").
 
     ``prepare`` encodes the whole dataset once through the embedding cache
-    (:mod:`bench.cache`) and returns memory-mapped features, so fits never run
+    (:mod:`altbench.cache`) and returns memory-mapped features, so fits never run
     the backbone.  Models give probabilities, MC dropout (a SeededDropout on
     the standardised features before the head), embeddings (the standardised
     features) and BADGE gradient embeddings.
     """
 
-    backbone: str = "auto"  # registry name in bench.backbones; "auto": minilm (text), efficientnet-lite0 (image)
+    backbone: str = "auto"  # registry name in altbench.backbones; "auto": minilm (text), efficientnet-lite0 (image)
     backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}; part of the cache key
     dropout: float = 0.1  # dropout on features before the head (training and MC dropout)
     train: TrainConfig = PROBE_TRAIN  # optimisation of the head (AdamW on cross-entropy)
@@ -150,7 +150,7 @@ class Scratch:
     def prepare(self, dataset) -> tuple[Any, Any]:
         if dataset.modality != "text":
             return dataset.X_train, dataset.X_test
-        from bench.backbones.text import WordVocab
+        from altbench.backbones.text import WordVocab
 
         vocab = WordVocab(dataset.X_train, max_size=self.vocab_size)
         return vocab.ids(dataset.X_train, self.max_tokens), vocab.ids(dataset.X_test, self.max_tokens)

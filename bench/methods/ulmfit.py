@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.device import device
-from bench.methods.finetune import as_model, load_encoder, train_encoder_classifier
-from bench.methods.mlp import TorchModel
-from bench.methods.nets import EncoderClassifier, HeadNet
-from bench.registry import METHODS
-from bench.seeds import torch_generator
-from bench.train import TrainConfig, with_min_steps
+from altbench.device import device
+from altbench.methods.finetune import as_model, load_encoder, train_encoder_classifier
+from altbench.methods.mlp import TorchModel
+from altbench.methods.nets import EncoderClassifier, HeadNet
+from altbench.registry import METHODS
+from altbench.seeds import torch_generator
+from altbench.train import TrainConfig, with_min_steps
 
 
 def discriminative_groups(groups: list[list[nn.Parameter]], lr: float, decay: float,

@@ -15,13 +15,13 @@ import time
 
 import numpy as np
 
-import bench.backbones as backbones
-from bench.cache import FeatureCache
-from bench.datasets import Dataset, load_dataset
-from bench.device import configure_worker
-from bench.loop import Budget, run_active_learning
-from bench.registry import METHODS, STRATEGIES
-from bench.seeds import Streams
+import altbench.backbones as backbones
+from altbench.cache import FeatureCache
+from altbench.datasets import Dataset, load_dataset
+from altbench.device import configure_worker
+from altbench.loop import Budget, run_active_learning
+from altbench.registry import METHODS, STRATEGIES
+from altbench.seeds import Streams
 
 STRATS = ["random", "margin", "entropy"]
 SEEDS = [0, 1]
@@ -60,7 +60,7 @@ def test_warm_grid_spends_under_5pct_in_backbone(benchmark, tmp_path, monkeypatc
         finally:
             in_backbone[0] += time.perf_counter() - t0
 
-    monkeypatch.setattr("bench.methods.transfer.cached_features", timed)
+    monkeypatch.setattr("altbench.methods.transfer.cached_features", timed)
 
     t0 = time.perf_counter()
     cold = run_grid(ds)

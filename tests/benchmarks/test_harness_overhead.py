@@ -4,7 +4,7 @@ A preset model (its probabilities are fixed per row, "fitting" copies
 nothing) and a query of the most uncertain row leave only what the harness
 adds per round: the random streams, the test-set check and metrics, the
 ModelView, the pick check and the checkpoint line.  ``altbench`` runs
-:func:`bench.loop.run_active_learning` with the store's checkpoint writer;
+:func:`altbench.loop.run_active_learning` with the store's checkpoint writer;
 ``plain`` runs the minimal loop of ``scripts/harness_overhead.py`` on the same
 inputs (same picks and accuracies, checked).  Benchmarks never assert times;
 the end-to-end ratio on a real protocol is ``python scripts/harness_overhead.py``.
@@ -19,10 +19,10 @@ import pytest
 
 from conftest import load_script
 
-from bench.datasets import Dataset
-from bench.loop import Budget, run_active_learning
-from bench.seeds import Streams
-from bench.store import RunStore
+from altbench.datasets import Dataset
+from altbench.loop import Budget, run_active_learning
+from altbench.seeds import Streams
+from altbench.store import RunStore
 
 N_TRAIN, N_TEST, C, INITIAL, ROUNDS = 2000, 500, 3, 10, 100
 

@@ -16,9 +16,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from bench.device import configure_worker
-from bench.registry import STRATEGIES
-from strategies.testing import blobs_view
+from altbench.device import configure_worker
+from altbench.registry import STRATEGIES
+from altbench.strategies.testing import blobs_view
 
 D, C, N_LAB = 384, 10, 100
 SIZES = [pytest.param(10_000, id="10k"),
