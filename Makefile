@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip
 # Offline copies of the standard datasets (CI: ../shared/data); users download.
 DATA_DIR ?= $(if $(ALTBENCH_DATA_DIR),$(ALTBENCH_DATA_DIR),$(abspath ../shared/data))
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test typecheck bench clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
@@ -26,8 +26,17 @@ $(VENV)/.installed: pyproject.toml Makefile
 run: setup
 	$(VENV)/bin/altbench run --force
 
-test: setup tex
+# mypy first (the public API's Protocols against the real classes and the test fake), then pytest
+test: setup tex typecheck
 	ALTBENCH_DATA_DIR=$(DATA_DIR) $(PY) -m pytest
+
+# mypy reads altbench from build/typing, a link tree with the installed layout (setuptools'
+# editable finder maps bench/ → altbench and strategies/ → altbench.strategies; mypy cannot follow it)
+typecheck: setup
+	rm -rf build/typing && mkdir -p build/typing/altbench
+	ln -s $(CURDIR)/bench/* build/typing/altbench/
+	ln -s $(CURDIR)/strategies build/typing/altbench/strategies
+	$(PY) -m mypy
 
 bench: setup
 	ALTBENCH_DATA_DIR=$(DATA_DIR) $(PY) -m pytest tests/benchmarks --benchmark-enable -m "not large"
@@ -36,11 +45,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
 
 # ---- paper: TeX toolchain (Debian, ~30 s to install) and the PDF built from a results dir
-TEX_PACKAGES := texlive-latex-base texlive-latex-recommended poppler-utils
+TEX_PACKAGES := texlive-latex-base texlive-latex-recommended lmodern poppler-utils
 RESULTS ?= results/quickstart
 .PHONY: tex paper
 tex:
-	@if command -v pdflatex >/dev/null && command -v pdftotext >/dev/null; then :; \
+	@if command -v pdflatex >/dev/null && command -v pdftotext >/dev/null && kpsewhich lmodern.sty >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \

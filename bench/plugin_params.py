@@ -65,14 +65,14 @@ def build(plugin: Any, params: dict) -> Any:
 
 
 # ---------------------------------------------------------------- dataclass plugins
-def _hints(cls: type) -> dict[str, Any]:
+def field_hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(cls)
     except Exception:  # unresolvable annotation: fall back to the raw ones
         return {f.name: f.type for f in dataclasses.fields(cls)}
 
 
-def _nested_class(hint: Any) -> type | None:
+def nested_class(hint: Any) -> type | None:
     """The dataclass a field holds (``TrainConfig`` or ``TrainConfig | None``), else None."""
     for t in (hint, *typing.get_args(hint)):
         if is_config_class(t):
@@ -85,16 +85,21 @@ def check_keys(cls: type, params: Any, where: str, name: str, prefix: str = "") 
     if not isinstance(params, dict):
         return  # a wrong type: pydantic reports it in plain words
     fields = {f.name for f in dataclasses.fields(cls)}
-    hints = _hints(cls)
+    hints = field_hints(cls)
     owner = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
     owner.update(params)  # what a dict field's check sees of its siblings (e.g. the backbone name)
+    if "backbone" in fields and ("backbone" in params or "backbone_params" in params):  # now, not at run time
+        from altbench.backbones import check_backbone  # unknown names, missing hf: folders
+
+        owner["backbone"], owner["backbone_params"] = check_backbone(
+            owner.get("backbone", "auto"), owner.get("backbone_params") or {}, f"{where} ({name})")
     for key, value in params.items():
         if key not in fields:
             valid = ", ".join(sorted(fields)) or "none"
             hint = did_you_mean(key, fields).replace("mean '", f"mean '{prefix}")
             raise ConfigError(f"{where} ({name}): no parameter {prefix + str(key)!r}; "
                               f"valid{' in ' + prefix[:-1] if prefix else ''}: {valid}{hint}")
-        nested = _nested_class(hints.get(key))
+        nested = nested_class(hints.get(key))
         if nested is not None:
             check_keys(nested, value, where, name, f"{prefix}{key}.")
         elif key in DICT_FIELD_CHECKS and isinstance(value, dict):
@@ -110,6 +115,8 @@ def _defaults(cls: type) -> dict:
 
 def _value_error(exc: pydantic.ValidationError, where: str, name: str, defaults: dict) -> ConfigError:
     err = exc.errors()[0]
+    if not err["loc"]:  # raised by the plugin's __post_init__: its message already says what to write
+        return ConfigError(f"{where} ({name}): {err.get('ctx', {}).get('error', err['msg'])}")
     path = error_path(err["loc"])
     example, at = _lookup(defaults, path), path
     if example is None and "." in path:  # hidden.0 → an example of the whole list

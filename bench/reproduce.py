@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from altbench import zhan2021
+from altbench.registry import Registry
 
 CONFIG_DIR = Path(__file__).parent / "configs" / "reproduce"
 
@@ -45,17 +46,15 @@ class Reproduction:
     # from compute's output or the reference rows (e.g. a paired gain and its standard error)
 
 
-REPRODUCTIONS: dict[str, Reproduction] = {}
+REPRODUCTIONS = Registry("reproductions", plugins=False, list_command="altbench reproduce --list")
 
 
 def reproduction(**fields) -> Callable[[Callable], Callable]:
-    """Decorator registering ``fields`` + the decorated compute function as a Reproduction."""
+    """Decorator registering ``fields`` + the decorated compute function as a Reproduction
+    (a different one under a taken name is a one-line error)."""
 
     def add(fn: Callable) -> Callable:
-        repro = Reproduction(compute=fn, **fields)
-        if repro.name in REPRODUCTIONS and REPRODUCTIONS[repro.name].compute is not fn:
-            raise ValueError(f"duplicate reproduction name {repro.name!r}; rename one")
-        REPRODUCTIONS[repro.name] = repro
+        REPRODUCTIONS.add(fields["name"], Reproduction(compute=fn, **fields))
         return fn
 
     return add
@@ -63,10 +62,11 @@ def reproduction(**fields) -> Callable[[Callable], Callable]:
 
 def get(name: str) -> Reproduction:
     """The registered reproduction ``name`` (one-line error listing the known ones)."""
-    if name not in REPRODUCTIONS:
-        raise ValueError(f"unknown reproduction {name!r}; known: {', '.join(sorted(REPRODUCTIONS))} "
+    repro = REPRODUCTIONS.get(name, None)
+    if repro is None:
+        raise ValueError(f"unknown reproduction {name!r}; known: {', '.join(REPRODUCTIONS.names())} "
                          "(`altbench reproduce --list`)")
-    return REPRODUCTIONS[name]
+    return repro
 
 
 def compare(repro: Reproduction, df):
@@ -144,7 +144,7 @@ def _cmd(args) -> int:
     from altbench.store import RunStore
 
     if args.list or not args.name:
-        for name, r in sorted(REPRODUCTIONS.items()):
+        for name, r in REPRODUCTIONS.items():
             print(f"{name:28s} {r.citation}")
         return 0 if args.list else 2
     repro = get(args.name)
@@ -194,7 +194,9 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the reproductions")
     p.add_argument("--results-dir", help="write here instead of the config's results_dir")
     p.add_argument("--jobs", type=int, help="worker processes")
-    p.add_argument("--executor", default="local", choices=["local", "dask"],
+    from altbench.cli import executor_choices
+
+    p.add_argument("--executor", default="local", choices=executor_choices(),
                    help="local process pool (default) or dask.distributed")
     p.add_argument("--scheduler", help="dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
     p.add_argument("--data-dir", type=Path, help="dataset directory (default $ALTBENCH_DATA_DIR or user cache)")

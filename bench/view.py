@@ -198,25 +198,16 @@ class ModelView:
         return self._finite(p, "head probabilities", "head_proba", "embedding rows")
 
     def committee_proba(self, idx: IntArray, n_members: int, rng: np.random.Generator) -> FloatArray:
-        """(n, C, M) probabilities of M members, each the model refitted on a bootstrap
-        resample of the labelled set (query by bagging, Abe & Mamitsuka 1998).
+        """(n, C, M) probabilities of M committee members for pool rows ``idx``.
 
-        Needs ``model.refit(X, y, rng) -> Model``; a resample is redrawn until it
-        holds at least two classes (or as many as the labelled set has, if fewer).
+        The committee is the method's (``model.committee_proba(X_lab, y_lab, X, M, rng)``,
+        e.g. bagged refits, :mod:`altbench.methods.committee`); the view only hands it the
+        labelled rows it was fitted on, so the view itself never trains.
         """
-        refit = self._need("refit")
-        X_lab = self._X[self.labelled]
-        need = min(2, len(np.unique(self.y_labelled)))
-        out = np.empty((len(idx), self.n_classes, n_members), dtype=np.float64)
-        for m in range(n_members):
-            boot = rng.integers(0, len(self.labelled), size=len(self.labelled))
-            while len(np.unique(self.y_labelled[boot])) < need:
-                boot = rng.integers(0, len(self.labelled), size=len(self.labelled))
-            member = refit(X_lab[boot], self.y_labelled[boot], rng)
-            out[:, :, m] = member.predict_proba(self._X[idx])
-        return self._finite(out, "committee probabilities", "committee_proba")
+        members = self._need("committee_proba")
+        p = members(self._X[self.labelled], self.y_labelled, self._X[idx], n_members, rng)
+        return self._finite(np.asarray(p, dtype=np.float64), "committee probabilities", "committee_proba")
 
     def has(self, capability: str) -> bool:
-        if capability == "committee_proba":  # built by the view from the model's refit
-            return hasattr(self._model, "refit")
+        """Whether the model offers ``capability`` (a view method name such as ``"embed"``)."""
         return capability == "predict_proba" or hasattr(self._model, capability)

@@ -6,9 +6,10 @@ vote entropy; Abe & Mamitsuka (1998) build the committee by bagging: each
 member is the model refitted on a bootstrap resample of the labelled set.
 This is the QBC of libact that Zhan et al. (2021) benchmark.
 
-The strategy never trains: ``view.committee_proba`` (n, C, M) asks the
-transfer method for M refitted members (a method without ``refit`` raises
-:class:`altbench.view.CapabilityError`).
+The strategy never trains, and neither does the view: ``view.committee_proba``
+(n, C, M) forwards to the fitted model's own committee (bagged refits,
+:mod:`altbench.methods.committee`); a method without one raises
+:class:`altbench.view.CapabilityError`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
-from altbench.strategies._select import top_k
+from altbench.api import STRATEGIES, IntArray, ModelView, top_k
 
 
 def vote_entropy(pm: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ say exactly what the "model" predicts: embeddings ``H`` (n, d), and either
 probabilities ``P`` (n, C) or a linear softmax head ``W`` (d, C), ``b`` (C,)
 with P = softmax(H W + b).  MC-dropout samples come from a fixed array
 ``P_mc`` (n, C, T) or, with a head, from inverted dropout on ``H`` whose
-masks are drawn from the ``rng`` passed in.  Used by the tests, the speed
+masks are drawn from the ``rng`` passed in; decision scores from ``S`` (n, C).
+It satisfies the :class:`altbench.api.ModelView` protocol (checked by mypy,
+``tests/typing_check.py``).  Used by the tests, the speed
 benchmarks and ``scripts/compare_strategies.py``; third-party strategy
 authors can use it too.
 """
@@ -28,7 +30,7 @@ class FakeView:
     """ModelView over fixed arrays (see module docstring)."""
 
     def __init__(self, H: np.ndarray, *, P: np.ndarray | None = None, W: np.ndarray | None = None,
-                 b: np.ndarray | None = None, P_mc: np.ndarray | None = None,
+                 b: np.ndarray | None = None, P_mc: np.ndarray | None = None, S: np.ndarray | None = None,
                  labelled=(), y_labelled=None, dropout: float = 0.2):
         self.H = np.ascontiguousarray(H, dtype=np.float32)  # (n, d)
         self.W = None if W is None else np.asarray(W, dtype=np.float32)  # (d, C)
@@ -38,6 +40,7 @@ class FakeView:
             raise ValueError("FakeView needs probabilities P or a head W")
         self.P = self.head_proba(self.H) if P is None else np.asarray(P, dtype=np.float64)  # (n, C)
         self.P_mc = None if P_mc is None else np.asarray(P_mc, dtype=np.float64)  # (n, C, T)
+        self.S = None if S is None else np.asarray(S, dtype=np.float64)  # (n, C) decision scores
         self.labelled = np.asarray(labelled, dtype=np.int64)
         y = self.P[self.labelled].argmax(1) if y_labelled is None else y_labelled
         self.y_labelled = np.asarray(y, dtype=np.int64)
@@ -89,7 +92,16 @@ class FakeView:
             raise CapabilityError("FakeView without a head W has no head_proba")
         return softmax((np.asarray(H, dtype=np.float32) @ self.W + self.b).astype(np.float64))
 
+    def decision_function(self, idx) -> np.ndarray:
+        """(n, C) the fixed decision scores ``S``."""
+        if self.S is None:
+            raise CapabilityError("FakeView without S has no decision_function")
+        return self.S[idx]
+
     def has(self, capability: str) -> bool:
+        """Whether this fake provides ``capability`` (as ``ModelView.has``)."""
+        if capability == "decision_function":
+            return self.S is not None
         if capability in ("predict_proba_mc", "committee_proba"):
             return self.P_mc is not None or self.W is not None
         if capability == "head_proba":

@@ -14,13 +14,67 @@ import pytest
 from altbench.registry import DATASETS, METHODS, STRATEGIES, PluginError, Registry
 
 
-def test_builtins_are_declared_as_entry_points():
+def test_builtins_register_once_by_decorator_not_by_entry_point():
     from importlib import metadata
 
-    declared = {ep.name for ep in metadata.entry_points(group="altbench.strategies")}
-    assert {"random", "least_confidence", "margin", "entropy"} <= declared
-    assert {"logreg", "svm_rbf", "mlp"} <= {ep.name for ep in metadata.entry_points(group="altbench.methods")}
-    assert {"digits", "breast_cancer"} <= {ep.name for ep in metadata.entry_points(group="altbench.datasets")}
+    for kind in ("strategies", "methods", "datasets", "backbones"):
+        own = [ep.name for ep in metadata.entry_points(group=f"altbench.{kind}")
+               if ep.dist is not None and ep.dist.name == "altbench"]
+        assert own == [], f"altbench declares built-in {kind} in pyproject.toml again: {own}"
+    assert {"random", "least_confidence", "margin", "entropy"} <= set(STRATEGIES.names())
+    assert {"logreg", "svm_rbf", "mlp"} <= set(METHODS.names())
+    assert {"digits", "breast_cancer"} <= set(DATASETS.names())
+
+
+@pytest.mark.parametrize("kind", ["strategies", "methods", "datasets", "backbones"])
+def test_names_read_from_the_source_are_the_names_the_modules_register(kind):
+    """A fresh registry lists the built-ins without importing them (a static read of the
+    decorators); importing every built-in module registers exactly those, from those modules."""
+    from altbench import builtins
+
+    code = f"""
+import json, sys
+from altbench.registry import REGISTRIES
+from altbench import builtins
+reg = REGISTRIES[{kind!r}]
+listed = {{n: reg._builtin_refs().get(n) for n in reg.names()}}
+before = sorted(m for m in builtins.modules({kind!r}) if m in sys.modules)
+builtins.load({kind!r})
+loaded = {{n: getattr(reg.get(n), "__module__", None) for n in reg.names()}}
+print(json.dumps({{"listed": listed, "before": before, "loaded": loaded}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert set(got["listed"]) == set(got["loaded"]) and got["listed"]
+    for name, ref in got["listed"].items():
+        if ref is not None:  # read statically: the declaring module is the one it names
+            assert ref.split(":")[0] == got["loaded"][name], name
+            assert ref.split(":")[0] not in got["before"] or kind in ("datasets", "backbones"), name
+    assert set(builtins.modules(kind)) >= {m for m in got["loaded"].values()}
+
+
+def test_an_entry_point_may_not_reuse_a_builtin_name(tmp_path):
+    code = "from altbench.registry import METHODS; METHODS.names()"
+    info = tmp_path / "clash-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: clash\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[altbench.methods]\nlogreg = clash:LogReg\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "duplicate method name 'logreg'" in out.stderr
+    assert "altbench's built-in altbench.methods.sklearn_models:LogReg" in out.stderr
+
+
+def test_cards_and_reproductions_are_registries():
+    from altbench.datasets.cards import CARDS
+    from altbench.reproduce import REPRODUCTIONS
+
+    assert isinstance(CARDS, Registry) and isinstance(REPRODUCTIONS, Registry)
+    assert CARDS["trec6"].modality == "text" and "gal2017_mnist" in REPRODUCTIONS.names()
+    assert "x:y" not in CARDS  # closed registries take no module:attr references
+    with pytest.raises(PluginError, match="unknown dataset card 'trec7'.*altbench datasets"):
+        CARDS.get("trec7")
+    assert CARDS.get("trec7", None) is None
 
 
 def test_decorator_uses_function_name_and_get_returns_it():

