@@ -17,8 +17,11 @@ if TYPE_CHECKING:  # torch is imported only where a torch.Generator is made
     import torch
 
 # Fixed order: changing it changes every result.  "split" serves per-seed
-# train/test protocols (e.g. Zhan et al. 2021's random 60/40 split).
-STREAM_NAMES = ("initial", "model", "order", "query", "split")
+# train/test protocols (e.g. Zhan et al. 2021's random 60/40 split); "adapt"
+# pool-adaptive pretraining (altbench.adapt: masks, dropout, text order);
+# "stopset" the fixed stop set of the stopping signals (altbench.stop_signals);
+# "validation" the labelled validation rows of budget.validation (altbench.validation).
+STREAM_NAMES = ("initial", "model", "order", "query", "split", "adapt", "stopset", "validation")
 
 
 class Streams:

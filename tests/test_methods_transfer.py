@@ -60,11 +60,12 @@ def trec(tmp_path_factory):
 
 METHOD_CONFIGS = {
     "scratch": {},
-    "linear-probe": SHORT,
+    "linear-probe": {**SHORT, "head": "torch"},  # the MC-dropout head (head logreg: tests/test_transfer_recipes.py)
     "finetune": {**SHORT, "train": TINY_FT, "min_steps": 16},
     "lp-ft": {**SHORT, "finetune": TINY_FT, "min_steps": 8},
-    "ulmfit": {**SHORT, "train": TrainConfig(epochs=2, batch_size=16, lr=2e-4, weight_decay=0.01), "min_steps": 16},
-    "setfit": {**SHORT, "max_pairs": 64},
+    "ulmfit": {**SHORT, "train": TrainConfig(epochs=2, batch_size=16, lr=2e-4, weight_decay=0.01), "min_steps": 16,
+               "lm_finetune": False},  # stage 2 (pool MLM) is tested in test_ulmfit_stages.py
+    "setfit": {**SHORT, "pairs": "max_pairs", "max_pairs": 64},
 }
 
 

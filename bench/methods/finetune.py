@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from altbench.adapt import load_adapted
+from altbench.config import ID_IF_SET
 from altbench.device import device
 from altbench.methods.mlp import TorchModel, use_generator
 from altbench.methods.nets import EncoderClassifier, HeadNet
+from altbench.methods.torch_model import batched
 from altbench.methods.transfer import PROBE_TRAIN, backbone_for, batch_encoder, fit_head, input_kind
 from altbench.registry import METHODS
 from altbench.seeds import torch_generator
@@ -35,13 +38,13 @@ def load_encoder(backbone: str, params: dict, X: Any) -> Any:
     return backbone_for(backbone, params, MODALITY[kind]).encoder().to(device())
 
 
-@torch.no_grad()
 def encode_rows(enc: Any, X: Any, batch_size: int = 64) -> np.ndarray:
-    """(n, d) features of X under ``enc`` in eval mode."""
+    """(n, d) features of X under ``enc`` in eval mode, in length-sorted batches when the
+    encoder gives ``sort_keys`` (rows come back in X's order)."""
     enc.eval()
-    dev = device()
-    out = [enc(*(t.to(dev) for t in enc.inputs(X[s:s + batch_size]))).cpu() for s in range(0, len(X), batch_size)]
-    return torch.cat(out).numpy()
+    sort_keys = getattr(enc, "sort_keys", None)
+    keys = sort_keys(X) if sort_keys is not None and len(X) > batch_size else None
+    return batched(X, enc, enc.inputs, batch_size, device(), keys)
 
 
 def train_encoder_classifier(net: EncoderClassifier, enc: Any, X, y, cfg: TrainConfig,
@@ -49,7 +52,7 @@ def train_encoder_classifier(net: EncoderClassifier, enc: Any, X, y, cfg: TrainC
     """Run the shared loop over raw rows X, tokenising each mini-batch."""
     dev = device()
     use_generator(net, torch_generator(rng_order, dev))
-    yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
+    yt = torch.as_tensor(np.array(y, dtype=np.int64), device=dev)  # copy: y may be read-only
     return train(net, None, yt, cfg, generator=torch_generator(rng_order),
                  encode_batch=batch_encoder(enc, X, dev), **train_kwargs)
 
@@ -62,8 +65,8 @@ def head_and_body(net: EncoderClassifier, lr: float, head_lr: float) -> list[dic
 
 def as_model(net: EncoderClassifier, enc: Any, n_classes: int, train_loss: float | None = None) -> TorchModel:
     """The fitted model; its ``train_loss_`` is ``train_loss`` or else the one training left on ``net``."""
-    return TorchModel(net, n_classes, batch_size=64, to_inputs=enc.inputs,
-                      sort_key=getattr(enc, "sort_key", None), train_loss=train_loss)
+    return TorchModel(net, n_classes, batch_size=64, to_inputs=enc.inputs, sort_key=getattr(enc, "sort_key", None),
+                      sort_keys=getattr(enc, "sort_keys", None), train_loss=train_loss)
 
 
 @METHODS.register(name="finetune")
@@ -80,6 +83,7 @@ class Finetune:
 
     backbone: str = "auto"  # "auto": minilm (text), efficientnet-lite0 (image)
     backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}
+    adapt: dict | None = field(default=None, metadata=ID_IF_SET)  # e.g. {name: mlm}: pool-adapted encoder (altbench.adapt)
     dropout: float = 0.1  # before the head; the encoder keeps its own hidden dropout
     head_lr: float = 5e-3  # AdamW rate of the new head (train.lr is the encoder's)
     min_steps: int = 50  # at least this many updates: more epochs for tiny labelled sets
@@ -87,7 +91,7 @@ class Finetune:
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
             rng_order: np.random.Generator) -> TorchModel:
-        enc = load_encoder(self.backbone, self.backbone_params, X)
+        enc = load_adapted(self, load_encoder(self.backbone, self.backbone_params, X))
         head = HeadNet(enc.dim, n_classes, self.dropout, torch_generator(rng_init))
         net = EncoderClassifier(enc, head).to(device())
         train_encoder_classifier(net, enc, X, y, with_min_steps(self.train, len(y), self.min_steps), rng_order,
@@ -108,6 +112,7 @@ class LpFt:
 
     backbone: str = "auto"  # "auto": minilm (text), efficientnet-lite0 (image)
     backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}
+    adapt: dict | None = field(default=None, metadata=ID_IF_SET)  # e.g. {name: mlm}: pool-adapted encoder (altbench.adapt)
     dropout: float = 0.1  # before the head
     probe: TrainConfig = PROBE_TRAIN  # stage 1: the head alone
     min_steps: int = 50  # stage 2 gets at least this many updates
@@ -115,7 +120,7 @@ class LpFt:
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
             rng_order: np.random.Generator) -> TorchModel:
-        enc = load_encoder(self.backbone, self.backbone_params, X)
+        enc = load_adapted(self, load_encoder(self.backbone, self.backbone_params, X))
         head = fit_head(encode_rows(enc, X), y, n_classes, self.dropout, self.probe, rng_init, rng_order)
         net = EncoderClassifier(enc, head).to(device())
         train_encoder_classifier(net, enc, X, y, with_min_steps(self.finetune, len(y), self.min_steps), rng_order)

@@ -2,7 +2,8 @@
 
 This module holds the config only and imports torch when a model is fitted,
 so resolving a grid does not.  The nets and the fitted model live in
-:mod:`altbench.methods.torch_model` (their old names here still work).
+:mod:`altbench.methods.torch_model`, seeded dropout and initialisation in
+:mod:`altbench.torchparts` (their old names here still work).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ if TYPE_CHECKING:
     from altbench.methods.torch_model import TorchModel
 
 PRELOAD = ("altbench.methods.torch_model", "torch._dynamo")  # what fit imports: run processes start with it
-MOVED = ("SeededDropout", "use_generator", "init_linear_", "MlpNet", "TorchModel", "MlpModel")
+# old names here → the module that holds them now (the shared torch pieces live in altbench.torchparts)
+MOVED = {"SeededDropout": "altbench.torchparts", "use_generator": "altbench.torchparts",
+         "init_linear_": "altbench.torchparts", "MlpNet": "altbench.methods.torch_model",
+         "TorchModel": "altbench.methods.torch_model", "MlpModel": "altbench.methods.torch_model"}
 
 
 def __getattr__(name: str):
     if name in MOVED:  # `from altbench.methods.mlp import TorchModel` keeps working (imports torch)
-        return getattr(importlib.import_module("altbench.methods.torch_model"), name)
+        return getattr(importlib.import_module(MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -43,8 +47,9 @@ class Mlp:
         import torch
 
         from altbench.device import device
-        from altbench.methods.torch_model import MlpModel, MlpNet, use_generator
+        from altbench.methods.torch_model import MlpModel, MlpNet
         from altbench.seeds import torch_generator
+        from altbench.torchparts import use_generator
         from altbench.train import train
 
         dev = device()

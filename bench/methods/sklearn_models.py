@@ -33,7 +33,8 @@ class SklearnModel:
 
     ``embed`` is the input itself; ``grad_embed`` is the gradient of the
     cross-entropy at the predicted label w.r.t. a linear head on those
-    inputs, (p − e_ŷ) ⊗ x, shape (n, C·d) (Ash et al. 2020).
+    inputs, (p − e_ŷ) ⊗ x, shape (n, C·d) (Ash et al. 2020);
+    ``committee_proba`` is a bagged committee of refits (query by committee).
     """
 
     streams_rows = True  # row-wise outputs, embed = input: the view reads the pool in blocks
@@ -50,6 +51,14 @@ class SklearnModel:
         if self.template is None:
             raise ValueError("this SklearnModel keeps no estimator settings to refit; build it with _fit")
         return _fit(_clone_seeded(self.template, rng), X, y, self.n_classes, kind=type(self))
+
+    def committee_proba(self, X_lab: np.ndarray, y_lab: np.ndarray, X: np.ndarray, n_members: int,
+                        rng: np.random.Generator) -> np.ndarray:
+        """(n, C, M): M refits on bootstrap resamples of the labelled set (X_lab (n_lab, d),
+        y_lab (n_lab,)), evaluated on X (n, d): query by bagging (Abe & Mamitsuka 1998)."""
+        from altbench.methods.committee import bagged_proba
+
+        return bagged_proba(self.refit, X_lab, y_lab, X, self.n_classes, n_members, rng)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), self.n_classes))

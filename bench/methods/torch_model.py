@@ -3,7 +3,6 @@ and seeded dropout (imported by a run, never by `altbench status` or `list`)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -11,36 +10,7 @@ import torch
 from torch import nn
 
 from altbench.seeds import torch_generator
-
-
-class SeededDropout(nn.Module):
-    """Inverted dropout drawing its masks from an explicit ``torch.Generator``
-    (``nn.Dropout`` uses torch's global generator, which we never seed)."""
-
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-        self.generator: torch.Generator | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
-        return x * keep / (1.0 - self.p)
-
-
-def use_generator(module: nn.Module, g: torch.Generator) -> None:
-    """Make every SeededDropout in ``module`` draw from ``g``."""
-    for m in module.modules():
-        if isinstance(m, SeededDropout):
-            m.generator = g
-
-
-def init_linear_(layer: nn.Linear, g: torch.Generator) -> None:
-    """PyTorch's default Linear init, but from generator ``g``."""
-    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
-    bound = 1.0 / math.sqrt(layer.in_features)
-    nn.init.uniform_(layer.bias, -bound, bound, generator=g)
+from altbench.torchparts import SeededDropout, init_linear_, use_generator  # noqa: F401  (shared torch pieces)
 
 
 class MlpNet(nn.Module):
@@ -67,6 +37,30 @@ def _float_rows(X) -> torch.Tensor:
     return torch.as_tensor(np.array(X, dtype=np.float32))  # copy: X may be a read-only memmap
 
 
+@torch.inference_mode()
+def batched(X, fn: Callable[..., torch.Tensor], to_inputs: Callable[[Any], Any], batch_size: int,
+            dev: torch.device, keys: np.ndarray | None = None) -> np.ndarray:
+    """``fn(*to_inputs(batch))`` over batches of rows X (n, ...), concatenated: (n, ...).
+
+    With ``keys`` (n,) (e.g. token counts) the batches hold rows in key order,
+    so each pads to a similar length; the output rows are put back in X's order.
+    """
+    order = None if keys is None else np.argsort(keys, kind="stable")
+    if order is not None:
+        X = X[order]
+    outs = []
+    for i in range(0, len(X), batch_size):
+        inputs = to_inputs(X[i:i + batch_size])
+        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        outs.append(fn(*(t.to(dev) for t in inputs)).cpu())
+    out = torch.cat(outs).numpy() if outs else np.zeros((0,))
+    if order is None:
+        return out
+    restored = np.empty_like(out)
+    restored[order] = out
+    return restored
+
+
 class TorchModel:
     """A fitted torch classifier ``net`` with ``net.features`` and ``net.head``.
 
@@ -81,34 +75,28 @@ class TorchModel:
 
     def __init__(self, net: nn.Module, n_classes: int, batch_size: int = 4096,
                  to_inputs: Callable[[Any], Any] = _float_rows,
-                 sort_key: Callable[[Any], float] | None = None, train_loss: float | None = None):
+                 sort_key: Callable[[Any], float] | None = None, train_loss: float | None = None,
+                 sort_keys: Callable[[Any], np.ndarray] | None = None):
         self.net = net
         self.train_loss_ = train_loss if train_loss is not None else getattr(net, "train_loss_", None)
         self.n_classes = n_classes
         self.batch_size = batch_size
         self.to_inputs = to_inputs
         self.sort_key = sort_key  # e.g. text length: similar rows share a batch (less padding)
+        self.sort_keys = sort_keys  # the same for a whole chunk at once: rows (n,) → keys (n,)
         self.dev = next(net.parameters()).device
 
-    @torch.no_grad()
+    def _keys(self, X) -> np.ndarray | None:
+        """(n,) batching keys of rows X (None: keep the given order)."""
+        if len(X) <= self.batch_size:
+            return None
+        if self.sort_keys is not None:
+            return np.asarray(self.sort_keys(X))
+        return None if self.sort_key is None else np.asarray([self.sort_key(x) for x in X])
+
     def _batches(self, X, fn):
-        order = None
-        if self.sort_key is not None and len(X) > self.batch_size:
-            order = np.argsort([self.sort_key(x) for x in X], kind="stable")
-            X = X[order]
-        outs = []
-        for i in range(0, len(X), self.batch_size):
-            inputs = self.to_inputs(X[i:i + self.batch_size])
-            if isinstance(inputs, tuple):
-                outs.append(fn(*(t.to(self.dev) for t in inputs)).cpu())
-            else:
-                outs.append(fn(inputs.to(self.dev)).cpu())
-        out = torch.cat(outs).numpy() if outs else np.zeros((0,))
-        if order is not None:
-            restored = np.empty_like(out)
-            restored[order] = out
-            out = restored
-        return out
+        """fn over batches of X, rows sorted by key (less padding); outputs in X's row order."""
+        return batched(X, fn, self.to_inputs, self.batch_size, self.dev, self._keys(X))
 
     def _logits(self, *x):
         return self.net.head(self.net.features(*x))
@@ -158,7 +146,7 @@ class TorchModel:
         """(n, C): softmax of the head on embeddings H (n, h) as returned by ``embed``."""
         self.net.eval()
         H = np.asarray(H, dtype=np.float32)
-        with torch.no_grad():
+        with torch.inference_mode():
             out = [self.net.head(torch.as_tensor(H[i:i + self.batch_size], device=self.dev)).softmax(-1).cpu()
                    for i in range(0, len(H), self.batch_size)]
         return torch.cat(out).numpy().astype(np.float64) if out else np.zeros((0, self.n_classes))
@@ -187,3 +175,9 @@ class MlpModel(TorchModel):
     def refit(self, X, y, rng: np.random.Generator) -> "MlpModel":
         """A new Mlp fitted on (X, y), its init and data order drawn from ``rng``."""
         return self.spec.fit(X, y, n_classes=self.n_classes, rng_init=rng, rng_order=rng)
+
+    def committee_proba(self, X_lab, y_lab, X, n_members: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, C, M): M refits on bootstrap resamples of the labelled set (query by bagging)."""
+        from altbench.methods.committee import bagged_proba
+
+        return bagged_proba(self.refit, X_lab, y_lab, X, self.n_classes, n_members, rng)

@@ -7,13 +7,16 @@ receives, the backbone for it, and a head trained on fixed features.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
 
+from altbench.adapt import adapted_backbone
 from altbench.backbones import cached_features, make_backbone
+from altbench.config import ID_IF_SET, ID_UNLESS
 from altbench.device import device
+from altbench.methods.logreg_head import LOGREG_HEAD, LogRegHead, fit_logreg_head
 from altbench.methods.mlp import MlpNet, TorchModel, use_generator
 from altbench.methods.nets import BagOfEmbeddings, HeadNet, SmallCnn, images_to_float
 from altbench.registry import METHODS
@@ -76,25 +79,49 @@ class LinearProbe:
 
     ``prepare`` encodes the whole dataset once through the embedding cache
     (:mod:`altbench.cache`) and returns memory-mapped features, so fits never run
-    the backbone.  Models give probabilities, MC dropout (a SeededDropout on
-    the standardised features before the head), embeddings (the standardised
-    features) and BADGE gradient embeddings.
+    the backbone.  ``head``:
+
+    * ``"logreg"`` (default): Kumar et al.'s LP and SetFit's head (Tunstall et
+      al. 2022): L2 logistic regression fitted to convergence (lbfgs), C chosen
+      by stratified CV on the labelled set (:mod:`altbench.methods.logreg_head`,
+      settings in ``logreg``).  Probabilities, embeddings (the features) and
+      BADGE gradient embeddings; no MC dropout (a CapabilityError).
+    * ``"torch"``: the default until this option existed: standardise →
+      dropout → linear, AdamW for ``train`` epochs.  Adds MC dropout (a
+      SeededDropout on the standardised features); embeddings are the
+      standardised features.  Runs that pin it keep their old run ids.
     """
 
     backbone: str = "auto"  # registry name in altbench.backbones; "auto": minilm (text), efficientnet-lite0 (image)
     backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}; part of the cache key
-    dropout: float = 0.1  # dropout on features before the head (training and MC dropout)
-    train: TrainConfig = PROBE_TRAIN  # optimisation of the head (AdamW on cross-entropy)
+    adapt: dict | None = field(default=None, metadata=ID_IF_SET)  # e.g. {name: mlm}: pool-adapted encoder (altbench.adapt)
+    dropout: float = 0.1  # head "torch": dropout on features before the head (training and MC dropout)
+    train: TrainConfig = PROBE_TRAIN  # head "torch": optimisation of the head (AdamW on cross-entropy)
+    # which head (see above); "torch" keeps the run ids of runs made before this field existed
+    head: Literal["logreg", "torch"] = field(default="logreg", metadata=ID_UNLESS("torch"))
+    logreg: LogRegHead = field(default=LOGREG_HEAD, metadata=ID_IF_SET)  # head "logreg": C grid, folds, tolerance
 
     def prepare(self, dataset) -> tuple[np.ndarray, np.ndarray]:
-        bb = backbone_for(self.backbone, self.backbone_params, dataset.modality)
+        bb = adapted_backbone(self, backbone_for(self.backbone, self.backbone_params, dataset.modality))
         return cached_features(bb, dataset)
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
-            rng_order: np.random.Generator) -> TorchModel:
+            rng_order: np.random.Generator) -> Any:
         if input_kind(X) != "tabular":
             raise ValueError("linear-probe.fit needs features from its prepare(); run it through the AL loop")
-        return ProbeModel(fit_head(X, y, n_classes, self.dropout, self.train, rng_init, rng_order), n_classes)
+        return PROBE_HEADS[self.head](self, X, y, n_classes, rng_init, rng_order)
+
+
+def _torch_probe(m: LinearProbe, X, y, n_classes: int, rng_init, rng_order) -> TorchModel:
+    return ProbeModel(fit_head(X, y, n_classes, m.dropout, m.train, rng_init, rng_order), n_classes)
+
+
+def _logreg_probe(m: LinearProbe, X, y, n_classes: int, rng_init, rng_order) -> Any:
+    return fit_logreg_head(X, y, n_classes, m.logreg, rng_init)
+
+
+# head name → fit(probe config, features (n, d), labels (n,), n_classes, rng_init, rng_order) → model
+PROBE_HEADS: dict[str, Callable[..., Any]] = {"logreg": _logreg_probe, "torch": _torch_probe}
 
 
 class ProbeModel(TorchModel):

@@ -1,25 +1,46 @@
-"""ULMFiT's fine-tuning recipe applied to a pretrained encoder (Howard & Ruder 2018,
-"Universal Language Model Fine-tuning for Text Classification").
+"""ULMFiT's three stages applied to a pretrained transformer encoder (Howard & Ruder 2018,
+"Universal Language Model Fine-tuning for Text Classification", ACL).
 
-Three pieces, each plugged into the shared training loop:
+1. **General-domain pretraining** (§3.1): the backbone's checkpoint (the
+   paper: an AWD-LSTM LM on WikiText-103; here all-MiniLM-L6-v2 or any
+   ``hf:`` transformer).
+2. **Target-task LM fine-tuning** (§3.2), ``lm_finetune: true`` (default):
+   the encoder keeps training as a language model on the texts of the train
+   pool (never the test split, no labels), with discriminative rates and
+   slanted triangular rates.  *Deviation*: a transformer encoder is
+   fine-tuned with the **masked-LM** objective (Devlin et al. 2019; head:
+   the checkpoint's, else a fresh one tied to the input embeddings, see
+   :mod:`altbench.adapt`) instead of the paper's next-word LM.  Done once per
+   (backbone, dataset, ``lm`` config, seed) and cached on disk;
+   ``lm_finetune: false`` drops it (the paper's "no LM fine-tuning" ablation,
+   §5).  Text only: for images stage 2 is skipped.
+3. **Classifier fine-tuning** (§3.3): a new head on the (adapted) encoder,
+   discriminative rates, slanted triangular rates and gradual unfreezing.
 
-* discriminative learning rates: encoder layer group l (counted down from
-  the top, l = 0) gets ``lr / decay**l`` (paper: decay 2.6); the new head, a
-  group of its own, gets ``head_lr`` (a random head on unit-norm sentence
-  features needs a larger rate than the paper's shared top rate);
-* slanted triangular learning rates (paper eq. 3): a linear warm-up over the
-  first ``cut_frac`` of all steps to ``lr`` then a linear decay, the lowest
-  rate being ``lr / ratio`` (paper: cut_frac 0.1, ratio 32) — a per-step
-  factor given to ``train(lr_schedule=...)``;
-* gradual unfreezing: at epoch e only the top e + 1 groups train (the head
-  first), through ``train(on_epoch_start=...)``.
+| knob | paper | here |
+|---|---|---|
+| ``backbone`` | §3.1 general-domain LM | pretrained transformer (default minilm) |
+| ``lm_finetune`` | §3.2 stage on / off (§5 ablation) | true |
+| ``lm.steps``, ``lm.batch_size`` | §3.2 LM fine-tuning length | 300 steps × 16 pool texts |
+| ``lm.lr`` | §3.2 η of the top layer | 1e-4 (AdamW) |
+| ``lm.decay`` | §3.2 eq. 2, η^(l-1) = η^l / 2.6 | 2.6 |
+| ``lm.schedule``, ``lm.cut_frac``, ``lm.ratio`` | §3.2 eq. 3 STLR, cut_frac 0.1, ratio 32 | stlr, 0.1, 32 |
+| ``lm.mask_prob`` | — (masked-LM deviation) | 0.15, BERT's 80/10/10 |
+| ``train.lr`` | §3.3 η of the top encoder group | 2e-4 |
+| ``decay`` | §3.3 discriminative fine-tuning, 2.6 | 2.6 |
+| ``cut_frac``, ``ratio`` | §3.3 STLR, as in §3.2 | 0.1, 32 |
+| ``train.epochs`` | §3.3 gradual unfreezing: one more group per epoch, top first | 4 |
+| ``head_lr`` | — (the paper's head shares the top rate) | 5e-3: a random head on unit-norm features |
+| ``dropout`` | §3.3 dropout in the classifier head | 0.1, one linear layer on mean pooling |
+| ``min_steps`` | — (CPU budget: tiny labelled sets get more epochs, so more groups unfreeze) | 50 |
 
-Groups, bottom → top: the encoder's ``layer_groups()`` (MiniLM: embeddings,
-layers 0–5; EfficientNet-Lite0: stem, 7 stages, 1×1 head) then the new head.
-With fewer epochs than groups, the lowest groups stay frozen — cheaper, and
-the paper's schedule truncated.  The original uses an AWD-LSTM language model
-fine-tuned on the target corpus first; that stage is not done here (the
-encoder is already a sentence encoder).
+Stage 3 groups, bottom → top: the encoder's ``layer_groups()`` (MiniLM:
+embeddings, layers 0–5; EfficientNet-Lite0: stem, 7 stages, 1×1 head) then
+the new head; at epoch e only the top e + 1 groups train.  With fewer epochs
+than groups the lowest groups stay frozen (the paper's schedule truncated).
+Stage 2 trains every group (no unfreezing in §3.2): the MLM head at
+``lm.lr``, encoder group l below the top at ``lm.lr / 2.6**l``; a decoder
+tied to the input embeddings trains with the embeddings' group.
 """
 
 from __future__ import annotations
@@ -29,36 +50,21 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
+from altbench.adapt import Mlm, discriminative_groups, load_adapted, slanted_triangular
 from altbench.device import device
 from altbench.methods.finetune import as_model, load_encoder, train_encoder_classifier
 from altbench.methods.mlp import TorchModel
 from altbench.methods.nets import EncoderClassifier, HeadNet
+from altbench.methods.transfer import input_kind
 from altbench.registry import METHODS
 from altbench.seeds import torch_generator
 from altbench.train import TrainConfig, with_min_steps
 
+__all__ = ["Ulmfit", "discriminative_groups", "gradual_unfreezing", "slanted_triangular", "ULMFIT_LM"]
 
-def discriminative_groups(groups: list[list[nn.Parameter]], lr: float, decay: float,
-                          head: list[nn.Parameter], head_lr: float) -> list[dict]:
-    """Optimizer param groups, top first: the head at ``head_lr``, then encoder
-    group l (counted from the top encoder group, l = 0) at lr / decay**l."""
-    top_first = groups[::-1]
-    return [{"params": head, "lr": head_lr, "name": "head"}] + [
-        {"params": ps, "lr": lr / decay ** l, "name": f"group{len(groups) - 1 - l}"}
-        for l, ps in enumerate(top_first)]
-
-
-def slanted_triangular(cut_frac: float, ratio: float) -> Callable[[int, int], float]:
-    """Per-step lr factor in [1/ratio, 1] (Howard & Ruder 2018, eq. 3)."""
-
-    def factor(step: int, total: int) -> float:
-        cut = max(1, int(total * cut_frac))
-        p = step / cut if step < cut else 1.0 - (step - cut) / max(1, total - cut)
-        return (1.0 + p * (ratio - 1.0)) / ratio
-
-    return factor
+# stage 2 (§3.2): masked-LM fine-tuning on the pool with discriminative rates and STLR
+ULMFIT_LM = Mlm(steps=300, lr=1e-4, batch_size=16, schedule="stlr", cut_frac=0.1, ratio=32.0, decay=2.6)
 
 
 def gradual_unfreezing(groups: list[dict]) -> Callable[[int, torch.optim.Optimizer], None]:
@@ -75,7 +81,10 @@ def gradual_unfreezing(groups: list[dict]) -> Callable[[int, torch.optim.Optimiz
 @METHODS.register(name="ulmfit")
 @dataclass(frozen=True)
 class Ulmfit:
-    """Fine-tuning with discriminative LRs, slanted triangular LRs and gradual unfreezing."""
+    """ULMFiT: target-task LM fine-tuning on the pool, then the classifier with gradual unfreezing.
+
+    The knobs and the paper section each follows are tabled in the module docstring.
+    """
 
     backbone: str = "auto"  # "auto": minilm (text), efficientnet-lite0 (image)
     backbone_params: dict = field(default_factory=dict)  # e.g. {max_length: 64}
@@ -87,6 +96,14 @@ class Ulmfit:
     head_lr: float = 5e-3  # peak lr of the new head (random init on unit-norm features: needs more)
     # lr = peak rate of the top encoder group; epochs = groups unfrozen (head, then one group per epoch)
     train: TrainConfig = TrainConfig(epochs=4, batch_size=16, lr=2e-4, weight_decay=0.01)
+    # stage 2 on (§3.2) or off (the ablation).  Always part of the run id: runs of the old two-stage
+    # recipe (made before this field existed) never match a run id of either setting.
+    lm_finetune: bool = True
+    lm: Mlm = ULMFIT_LM  # stage 2's masked-LM fine-tuning on the pool (§3.2; see the table above)
+
+    def adaptation(self, modality: str | None = None) -> Mlm | None:
+        """Stage 2's config, or None when it is switched off or the data are not text."""
+        return self.lm if self.lm_finetune and modality in (None, "text") else None
 
     def schedule(self, net: EncoderClassifier):
         """(param groups, epoch hook, lr schedule) for ``net``; used by fit and tests."""
@@ -97,6 +114,8 @@ class Ulmfit:
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
             rng_order: np.random.Generator) -> TorchModel:
         enc = load_encoder(self.backbone, self.backbone_params, X)
+        if input_kind(X) == "text":
+            load_adapted(self, enc)  # stage 2's weights (a no-op with lm_finetune false)
         head = HeadNet(enc.dim, n_classes, self.dropout, torch_generator(rng_init))
         net = EncoderClassifier(enc, head).to(device())
         groups, hook, lr_schedule = self.schedule(net)

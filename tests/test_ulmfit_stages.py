@@ -1,0 +1,138 @@
+"""ULMFiT's stage switch (Howard & Ruder 2018): with ``lm_finetune`` the encoder is first
+fine-tuned as a masked LM on the pool (every group trainable, discriminative rates lr / 2.6**l,
+slanted triangular schedule), and the classifier stage starts from those weights; without it no
+LM stage runs and the classifier starts from the checkpoint.  Checked on the optimizer's param
+groups, step by step (stage 2) and epoch by epoch (stage 3), with a tiny random BERT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _tiny_bert import pool_dataset, tiny_bert, use_tiny_minilm
+
+from altbench import adapt_objectives
+from altbench.adapt import Mlm, slanted_triangular
+from altbench.config import PluginSpec, RunConfig, resolve_plugin
+from altbench.device import configure_worker
+from altbench.loop import Budget
+from altbench.methods import prepare_inputs, ulmfit
+from altbench.methods.ulmfit import ULMFIT_LM, Ulmfit
+from altbench.registry import METHODS
+from altbench.seeds import Streams
+from altbench.train import TrainConfig
+
+LM = Mlm(steps=10, batch_size=8, lr=1e-3, schedule="stlr", cut_frac=0.1, ratio=32.0, decay=2.6)
+STAGE3 = {"backbone_params": {"max_length": 16}, "train": TrainConfig(epochs=4, batch_size=8, lr=1e-3),
+          "min_steps": 1, "head_lr": 1e-2, "lm": LM}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    configure_worker(1)
+    yield
+    configure_worker(before)
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path_factory):
+    path = tiny_bert(tmp_path_factory.mktemp("bert") / "plain")
+    use_tiny_minilm(monkeypatch, path)
+    monkeypatch.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return path
+
+
+def checkpoint_embeddings(path) -> torch.Tensor:
+    from transformers import BertModel
+
+    return BertModel.from_pretrained(path).embeddings.word_embeddings.weight.detach()
+
+
+def test_switch_selects_stage_two_and_changes_every_ulmfit_run_id():
+    assert Ulmfit().adaptation("text") == ULMFIT_LM
+    assert (ULMFIT_LM.schedule, ULMFIT_LM.decay, ULMFIT_LM.cut_frac, ULMFIT_LM.ratio) == ("stlr", 2.6, 0.1, 32.0)
+    assert Ulmfit(lm_finetune=False).adaptation("text") is None
+    assert Ulmfit().adaptation("image") is None  # an LM stage exists for text only
+
+    def run_id(method: PluginSpec) -> str:
+        data, strat = PluginSpec("trec6", {}), PluginSpec("random", {})
+        return RunConfig(data, method, strat, 0, Budget()).run_id
+
+    three = resolve_plugin(METHODS, "ulmfit", "methods.0")
+    two = resolve_plugin(METHODS, {"name": "ulmfit", "lm_finetune": False}, "methods.0")
+    legacy = PluginSpec("ulmfit", {k: v for k, v in three.params.items() if k not in ("lm_finetune", "lm")})
+    assert three.params["lm_finetune"] is True and two.params["lm_finetune"] is False
+    assert len({run_id(three), run_id(two), run_id(legacy)}) == 3  # old two-stage ids are never reused
+
+
+def test_stage_two_trains_every_group_at_discriminative_slanted_rates(tiny, monkeypatch):
+    steps = []
+    real_train = adapt_objectives.train
+
+    def recording_train(module, X, y, cfg, **kw):
+        opt_box, loss_fn = [], kw["loss_fn"]
+
+        def loss(out, target):
+            steps.append([(g["name"], g["lr"], all(p.requires_grad for p in g["params"]), g["params"])
+                          for g in opt_box[0].param_groups])
+            return loss_fn(out, target)
+
+        return real_train(module, X, y, cfg, **{**kw, "loss_fn": loss,
+                                                 "on_epoch_start": lambda epoch, opt: opt_box.append(opt)})
+
+    monkeypatch.setattr(adapt_objectives, "train", recording_train)
+    method = Ulmfit(**STAGE3)
+    prepare_inputs(method, pool_dataset(), Streams(0))
+    assert len(steps) == LM.steps
+    assert [name for name, *_ in steps[0]] == ["head", "group2", "group1", "group0"]  # MLM head, layers, embeddings
+    stlr = slanted_triangular(0.1, 32.0)
+    for s, groups in enumerate(steps):
+        assert all(trainable for _, _, trainable, _ in groups), f"step {s}: stage 2 freezes nothing"
+        lrs = [lr for _, lr, _, _ in groups]
+        assert lrs[0] == pytest.approx(1e-3 * stlr(s, LM.steps))  # the head trains at the top rate
+        for depth in range(1, 4):
+            assert lrs[depth] == pytest.approx(1e-3 * stlr(s, LM.steps) / 2.6 ** (depth - 1))
+    vocab_rows = checkpoint_embeddings(tiny).shape  # (vocab, 32): the word embeddings = the tied decoder
+    head, embeddings = steps[0][0][3], steps[0][3][3]
+    assert head and all(p.shape != vocab_rows for p in head)  # the fresh MLM head adds no decoder of its own
+    assert any(p.shape == vocab_rows for p in embeddings)  # the tied decoder trains with the embeddings group
+    adapted = method.adapted_.state()["bert.embeddings.word_embeddings.weight"]
+    assert not torch.equal(adapted, checkpoint_embeddings(tiny))
+
+
+@pytest.mark.parametrize("lm_finetune", [True, False])
+def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tiny, monkeypatch, lm_finetune):
+    lm_runs, epochs = [], []
+    real_run = adapt_objectives.run
+    monkeypatch.setattr(adapt_objectives, "run", lambda *a: lm_runs.append(1) or real_run(*a))
+    real_unfreezing = ulmfit.gradual_unfreezing
+
+    def recording_unfreezing(groups):
+        hook = real_unfreezing(groups)
+
+        def record(epoch, opt):
+            hook(epoch, opt)
+            enc = opt.param_groups[-1]["params"][0]  # group0's first tensor: the word embeddings
+            epochs.append(([g["name"] for g in opt.param_groups],
+                           [all(p.requires_grad for p in g["params"]) for g in opt.param_groups],
+                           [not any(p.requires_grad for p in g["params"]) for g in opt.param_groups],
+                           enc.detach().clone()))
+        return record
+
+    monkeypatch.setattr(ulmfit, "gradual_unfreezing", recording_unfreezing)
+    ds = pool_dataset()
+    method = Ulmfit(**STAGE3, lm_finetune=lm_finetune)
+    X_train, _ = prepare_inputs(method, ds, Streams(0))
+    model = method.fit(X_train[:16], ds.y_train[:16], n_classes=2, rng_init=np.random.default_rng(1),
+                       rng_order=np.random.default_rng(2))
+    assert model.predict_proba(ds.X_test[:4]).shape == (4, 2)
+    assert len(lm_runs) == int(lm_finetune) and hasattr(method, "adapted_") == lm_finetune
+    start = (method.adapted_.state()["bert.embeddings.word_embeddings.weight"] if lm_finetune
+             else checkpoint_embeddings(tiny))
+    assert torch.equal(epochs[0][3], start)  # stage 3 begins from stage 2's weights (or the checkpoint)
+    assert len(epochs) == 4 and epochs[0][0] == ["head", "group2", "group1", "group0"]
+    for e, (_, trainable, frozen, _) in enumerate(epochs):
+        assert trainable[:e + 1] == [True] * (e + 1) and all(frozen[e + 1:]), f"epoch {e}"
+    final = model.net.encoder.bert.embeddings.word_embeddings.weight.detach()
+    assert torch.equal(epochs[3][3], start) and not torch.equal(final, start)  # frozen until the last epoch
