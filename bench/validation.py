@@ -1,0 +1,91 @@
+"""Validation labels charged to the budget: the loop's side of ``budget.validation: K``.
+
+Munjal et al. 2022 ("Towards Robust and Reproducible Active Learning using
+Neural Networks", CVPR) show that tuning the model each round on labelled
+validation data changes which strategy looks best.  Those labels are not free,
+so here they are bought from the pool and counted like any other label:
+
+* once per run, after the initial set is drawn, K pool rows are drawn
+  uniformly from the rest with the ``"validation"`` stream (the other streams
+  draw what they drew without it); they leave the pool, are never queried,
+  never trained on and never shown to a strategy;
+* every round's labelled-set sizes shrink by K (total 200, validation 20:
+  the last model trains on 180 labels), and the record's ``n_labelled`` counts
+  training plus validation labels, so curves plot the labels paid for; the
+  column ``n_validation`` says how many of them are validation labels;
+* a method that declares ``uses_validation = True`` gets them as
+  ``fit(..., validation=(X_val, y_val))`` (X_val (K, ...), y_val (K,)); a tuned
+  method (:mod:`altbench.methods.tuning`) picks its grid point on them and its
+  choice becomes the ``chosen`` column (a JSON string).
+
+With K = 0 (the default) nothing here draws a number or adds a column, so runs
+keep their ids and their byte-identical results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import numpy as np
+
+from altbench.loop import Budget, BudgetError
+
+__all__ = ["check_budget", "draw_validation", "fit_extras", "round_columns", "training_sizes"]
+
+
+def training_sizes(budget: Budget, n_initial: int) -> list[int]:
+    """Training-set sizes per round: ``budget.sizes`` with K validation labels taken off every size
+    (``schedule`` entries and ``total`` count all labels, validation included)."""
+    k = budget.validation
+    if not k:
+        return budget.sizes(n_initial)
+    if (budget.schedule[-1] if budget.schedule else budget.total) - k < n_initial:
+        raise BudgetError(f"budget.validation={k} leaves fewer training labels than the initial set "
+                          f"({n_initial}); lower budget.validation or raise budget.total")
+    schedule = tuple(s - k for s in budget.schedule) if budget.schedule else None
+    return dataclasses.replace(budget, total=budget.total - k, schedule=schedule, validation=0).sizes(n_initial)
+
+
+def draw_validation(n: int, labelled: np.ndarray, k: int, rng_of) -> np.ndarray:
+    """(k,) sorted pool rows drawn uniformly from the n train rows outside ``labelled``;
+    ``rng_of()`` gives the ``"validation"`` stream's generator, asked for only when k > 0."""
+    if not k:
+        return np.zeros(0, dtype=np.int64)
+    rest = np.setdiff1d(np.arange(n), labelled)  # (n - n0,)
+    if k > len(rest):
+        raise BudgetError(f"budget.validation={k} exceeds the {len(rest)} train rows left after the initial "
+                          "set; lower budget.validation")
+    return np.sort(rng_of().choice(rest, size=k, replace=False)).astype(np.int64)
+
+
+def fit_extras(method: Any, X_train: Any, y: np.ndarray, val: np.ndarray) -> dict:
+    """``{"validation": (X_val, y_val)}`` for a method that declares ``uses_validation``, else {}."""
+    if not getattr(method, "uses_validation", False):
+        return {}
+    return {"validation": (X_train[val], y[val])}
+
+
+def round_columns(model: Any, val: np.ndarray) -> dict:
+    """The round's validation columns: {} without validation labels, else ``n_validation``
+    and, for a tuned model, ``chosen`` (its ``chosen_`` settings as sorted-key JSON)."""
+    if not len(val):
+        return {}
+    cols: dict = {"n_validation": int(len(val))}
+    chosen = getattr(model, "chosen_", None)
+    if chosen is not None:
+        cols["chosen"] = json.dumps(chosen, sort_keys=True, separators=(",", ":"))
+    return cols
+
+
+def check_budget(budget: Budget, source: str) -> None:
+    """A ConfigError (one line) when ``budget.validation`` leaves no room for training labels."""
+    from altbench.strict import ConfigError
+
+    k = budget.validation
+    last = budget.schedule[-1] if budget.schedule else budget.total
+    n0 = budget.initial if budget.initial_per_class is None else budget.initial_per_class
+    if k and last - k < n0:
+        raise ConfigError(f"{source}: budget.validation={k} leaves {last - k} training labels of "
+                          f"{last}, fewer than the initial set ({n0}); lower validation or raise total")
