@@ -104,7 +104,10 @@ class FeatureCache:
 
     def _build(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]],
                meta: dict | None) -> tuple[np.ndarray, np.ndarray]:
-        F_train, F_test = compute()
+        from altbench.watch import phase  # the driver's progress line shows it (altbench.watch)
+
+        with phase(f"encoding {(meta or {}).get('dataset', 'a dataset')} with {(meta or {}).get('backbone', key)}"):
+            F_train, F_test = compute()
         p_train, p_test = self.paths(key)
         _save_atomic(p_test, F_test)  # train last: its presence marks a complete entry
         _save_atomic(p_train, F_train)

@@ -1,4 +1,6 @@
-"""``altbench`` command line: run, list, report."""
+"""``altbench`` command line: run, status, list, show, report (and the commands of COMMAND_MODULES).
+
+Every choice of plugin-like things (plugin kinds, executors) is read from its registry."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ from pathlib import Path
 from altbench.registry import REGISTRIES
 
 # Modules that add their own subcommand via ``register(subparsers)``.
-COMMAND_MODULES = ("altbench.datasets.cli", "altbench.reproduce", "altbench.verify")
+COMMAND_MODULES = ("altbench.datasets.cli", "altbench.reproduce", "altbench.verify", "altbench.plan")
 
 
 def _cmd_run(args) -> int:
+    from altbench.executors import prestart
+
+    prestart(args.executor)  # the run processes' imports (about 2 s) start now, beside the parsing below
     from altbench.report import write_report
     from altbench.runner import run_grid
     from altbench.store import RunStore
@@ -28,7 +33,8 @@ def _cmd_run(args) -> int:
     rep = run_grid(exp, force=args.force, retry_failed=args.retry_failed, n_jobs=args.jobs,
                    data_dir=args.data_dir, progress=not args.no_progress, executor=args.executor,
                    scheduler=args.scheduler, timeout_s=args.timeout, memory_gb=args.memory_gb,
-                   log_level=args.log_level, tensorboard_dir=args.tensorboard, threads=args.threads)
+                   log_level=args.log_level, tensorboard_dir=args.tensorboard, mlflow_uri=args.mlflow,
+                   threads=args.threads)
     print(f"done {rep.done}, skipped (already finished or failed) {rep.skipped}, failed {len(rep.failed)}"
           + (f", busy in another process {rep.busy}" if rep.busy else ""), file=sys.stderr)
     cmd = "altbench run" + (f" {args.config}" if args.config else "") + "".join(f" {o}" for o in args.overrides)
@@ -65,21 +71,28 @@ def _cmd_status(args) -> int:
                                       "grid (`altbench run CONFIG --prune` deletes them)" if other else "")
           + ("; the corrupt results files were moved aside (runs/*.parquet.corrupt) and `altbench run CONFIG` "
              "re-runs them" if counts.get("corrupt") else ""))
+    from altbench.runinfo import status_lines
+
+    for line in status_lines(exp):  # failed and partial runs: name, id, rounds, last error
+        print(line)
     return 0
 
 
 def _cmd_list(args) -> int:
-    from altbench.registry import PluginError
+    from altbench.describe import list_lines
 
-    registry = REGISTRIES[args.kind]
-    names = registry.names(args.pattern)
-    for name in names:
-        try:
-            doc = registry.summary(name)
-        except PluginError as exc:
-            doc = f"(broken: {exc})"
-        print(f"{name:24s} {doc}")
-    return 0 if names else 1
+    lines = list_lines(REGISTRIES[args.kind], args.pattern, args.params)
+    if not lines:
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_show(args) -> int:
+    from altbench.describe import show_any
+
+    print(show_any(args.name, args.results))
+    return 0
 
 
 def _cmd_report(args) -> int:
@@ -114,6 +127,24 @@ def _threads_arg(p: argparse.ArgumentParser) -> None:
                    help="torch/BLAS threads per run (default: $OMP_NUM_THREADS, else cores ÷ jobs)")
 
 
+def executor_choices() -> list[str]:
+    """Executor names, from the executors' registry (``run`` and ``reproduce`` ``--executor``)."""
+    from altbench.executors import EXECUTORS
+
+    return sorted(EXECUTORS)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return f"altbench {metadata.version('altbench')}"
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from altbench import __version__
+
+        return f"altbench {__version__} (not installed)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage dump)."""
 
@@ -123,6 +154,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="altbench", description="Active learning × transfer learning benchmarks.")
+    p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run an experiment grid (default: the bundled quickstart)")
     _grid_args(r)
@@ -132,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first delete the results dir's runs that this grid (after overrides) does not produce")
     r.add_argument("--jobs", type=_positive(int), help="runs at a time (default: the config's n_jobs)")
     _threads_arg(r)
-    r.add_argument("--executor", default="local", choices=["local", "dask"],
+    r.add_argument("--executor", default="local", choices=executor_choices(),
                    help="local: run processes supervised from here (default); or dask.distributed")
     r.add_argument("--scheduler", help="dask scheduler address tcp://HOST:PORT (default: start a LocalCluster)")
     r.add_argument("--timeout", type=_positive(float),
@@ -141,18 +173,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log-level", default="WARNING", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="INFO shows every round of every run")
     r.add_argument("--tensorboard", metavar="DIR", help="also write per-run TensorBoard scalars to DIR")
+    r.add_argument("--mlflow", metavar="URI", help="also log each run (config, run id, per-round metrics) to MLflow "
+                   "at URI, e.g. file:///tmp/mlruns or http://host:5000 (pip install 'altbench[mlflow]')")
     r.add_argument("--data-dir", type=Path, help="dataset directory (default $ALTBENCH_DATA_DIR or user cache)")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.add_argument("--no-report", action="store_true", help="skip writing the table and plot")
     r.set_defaults(fn=_cmd_run)
-    st = sub.add_parser("status", help="done / failed / partial / pending counts of a grid")
+    st = sub.add_parser("status", help="done / failed / partial / pending counts of a grid, then its failed "
+                        "and partial runs (name, id, rounds, last error)")
     _grid_args(st)
     st.set_defaults(fn=_cmd_status)
     ls = sub.add_parser("list", help="list registered plugins, e.g. `altbench list strategies 'b*'`")
     ls.add_argument("kind", choices=sorted(REGISTRIES))
     ls.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard")
+    ls.add_argument("--params", action="store_true",
+                    help="also print every parameter: type, default and meaning")
     ls.set_defaults(fn=_cmd_list)
-    rep = sub.add_parser("report", help="write table.md, summary.csv and curves.png for a results dir")
+    sh = sub.add_parser("show", help="a plugin's whole docstring and every parameter, e.g. `altbench show margin`; "
+                        "or a run's config, curve and timings: `altbench show RUN_ID`")
+    sh.add_argument("name", help="plugin name (any kind), module:attr reference, run id or run file")
+    sh.add_argument("--results", type=Path, metavar="DIR",
+                    help="results directory of the run id (default: search results/*/runs)")
+    sh.set_defaults(fn=_cmd_show)
+    rep = sub.add_parser("report", help="write every table, figure, report.md and the paper's text and .bib "
+                         "for a results dir (list: altbench report --help)")
     rep.add_argument("results_dir")
     from altbench.report import add_report_options
 

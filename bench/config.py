@@ -38,6 +38,8 @@ class BudgetModel(BaseModel):
     query: PositiveInt = 10
     total: PositiveInt = 200
     schedule: tuple[PositiveInt, ...] | None = Field(None, strict=False)  # YAML gives a list
+    initial_strategy: str | dict = "random"  # cold-start selector: a name or {name: ..., params} (altbench.coldstart)
+    validation: int = Field(0, ge=0)  # labelled validation rows bought from the pool, charged (altbench.validation)
 
 
 class ExperimentModel(BaseModel):
@@ -61,17 +63,42 @@ class PluginSpec:
     name: str
     params: dict
     label: str = ""  # name plus the parameters set away from their defaults
+    # the label plus parameters at an ID_UNLESS legacy value (left out of params and label); never hashed
+    shown: str = dataclasses.field(default="", metadata={"id": "never"})
+    # SHA-256 of a user dataset's data (altbench.datasets.user): in the run id when set (= ID_IF_SET)
+    content_hash: str = dataclasses.field(default="", metadata={"id": "if_set"})
 
     def key(self) -> str:
-        return self.label or self.name
+        return self.shown or self.label or self.name
 
 
 ID_IF_SET = {"id": "if_set"}  # field metadata: hash the field into run ids only when away from its default
 
 
+def ID_UNLESS(legacy: Any) -> dict:  # noqa: N802 (reads like the ID_IF_SET constant)
+    """Field metadata for a changed default: hash the field into run ids unless it equals ``legacy``.
+
+    When a default changes (e.g. ``head: "torch"`` → ``"logreg"``), declare
+    ``field(default=NEW, metadata=ID_UNLESS(OLD))``.  Runs with the old value
+    keep the run ids they had before the field existed (their results stay
+    valid once a config pins ``OLD``); the new default hashes into new ids, so
+    old results are never reused under it.  A field missing from a run's
+    parameters (an old run record) means ``legacy``: :func:`build_plugin` fills it.
+    """
+    return {"id": "unless", "legacy": legacy}
+
+
+def legacy_values(plugin: Any) -> dict:
+    """{field: legacy value} of a dataclass plugin's top-level ``ID_UNLESS`` fields ({} otherwise)."""
+    if not (dataclasses.is_dataclass(plugin) and isinstance(plugin, type)):
+        return {}
+    return {f.name: f.metadata["legacy"] for f in dataclasses.fields(plugin) if f.metadata.get("id") == "unless"}
+
+
 def identity(obj) -> dict:
     """``dataclasses.asdict(obj)`` without the fields marked ``metadata=ID_IF_SET``
-    that hold their default (at any depth, dataclasses inside dicts included).
+    that hold their default, nor those marked ``ID_UNLESS(v)`` that equal ``v``
+    (at any depth, dataclasses inside dicts included).
 
     Fields added to :class:`~altbench.loop.Budget` (or to a plugin config) after
     results exist are declared ``field(default=..., metadata=ID_IF_SET)``: runs
@@ -89,7 +116,9 @@ def _drop_unset(obj, d):
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
             v = getattr(obj, f.name)
-            if f.metadata.get("id") == "if_set" and v == f.default:
+            marker = f.metadata.get("id")
+            if (marker == "if_set" and v == f.default) or marker == "never" or (
+                    marker == "unless" and v == f.metadata["legacy"]):
                 del d[f.name]
             else:
                 _drop_unset(v, d[f.name])
@@ -132,6 +161,7 @@ EXAMPLES = {  # what to write, for messages about a top-level or budget key
     "seeds": "5", "n_jobs": "2", "results_dir": "results/my_experiment", "budget": "{total: 200}",
     "budget.initial": "20", "budget.initial_per_class": "2", "budget.initial_all_classes": "true",
     "budget.query": "10", "budget.total": "200", "budget.schedule": "[50, 100, 200]",
+    "budget.initial_strategy": "kmeans", "budget.validation": "20",
 }
 
 
@@ -225,14 +255,25 @@ def resolve_plugin(registry: Registry, item: Any, where: str) -> PluginSpec:
     resolved = plugin_params.resolve_params(plugin, params, where, name)
     defaults = plugin_params.default_params(plugin, where, name)
     changed = {k: v for k, v in resolved.items() if v != defaults.get(k)}
-    label = name + ("(" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(changed.items())) + ")" if changed else "")
-    return PluginSpec(name, resolved, label)
+    legacy = {k: v for k, v in legacy_values(plugin).items() if k not in resolved}  # pinned old values
+    shown = _label(name, {**changed, **legacy}) if legacy else ""
+    return PluginSpec(name, resolved, _label(name, changed), shown=shown)
+
+
+def _label(name: str, changed: dict) -> str:
+    return name + ("(" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(changed.items())) + ")" if changed else "")
 
 
 def build_plugin(registry: Registry, spec: PluginSpec) -> Any:
-    """The object a spec describes: a dataclass plugin constructed from ``spec.params``,
-    a function plugin with ``spec.params`` bound (``functools.partial``)."""
-    return plugin_params.build(registry.get(spec.name), spec.params)
+    """The object a spec describes: a dataclass plugin constructed from ``spec.params``
+    (``ID_UNLESS`` fields it lacks set to their legacy value), a function plugin with
+    ``spec.params`` bound (``functools.partial``)."""
+    plugin = registry.get(spec.name)
+    if registry is METHODS and "tune" in spec.params:  # a per-round grid on validation labels
+        from altbench.methods.tuning import build_tuned
+
+        return build_tuned(plugin, {**legacy_values(plugin), **spec.params})
+    return plugin_params.build(plugin, {**legacy_values(plugin), **spec.params})
 
 
 def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Experiment:
@@ -250,8 +291,18 @@ def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Expe
     if b.initial_per_class is None and b.initial > b.total and not b.schedule:
         raise ConfigError(f"{path.name}: budget.initial={b.initial} exceeds budget.total={b.total}; raise total")
     budget = Budget(**b.model_dump())
-    datasets = [resolve_plugin(DATASETS, d, f"datasets.{i}") for i, d in enumerate(model.datasets)]
-    methods = [resolve_plugin(METHODS, m, f"methods.{i}") for i, m in enumerate(model.methods)]
+    if budget.initial_strategy != "random":  # late import: the selectors load scipy
+        from altbench.coldstart import resolve_initial
+
+        budget = resolve_initial(budget, path.name)
+    from altbench.datasets.user import dataset_specs  # shorthands; user data: label and content hash
+
+    datasets = dataset_specs(model.datasets, path.name)
+    from altbench.methods.tuning import resolve_method  # `tune` grids (altbench.validation checks the budget)
+    from altbench.validation import check_budget
+
+    check_budget(budget, path.name)
+    methods = [resolve_method(m, f"methods.{i}", budget.validation) for i, m in enumerate(model.methods)]
     strats = [resolve_plugin(STRATEGIES, s, f"strategies.{i}") for i, s in enumerate(model.strategies)]
     runs = tuple(RunConfig(d, m, s, seed, budget)
                  for d in datasets for m in methods for s in strats for seed in seeds)

@@ -11,7 +11,17 @@ from __future__ import annotations
 import functools
 import os
 
-import torch
+
+class _Torch:
+    """``torch``, imported on first use: the driver (threads, load warning) never pays its 1 s import."""
+
+    def __getattr__(self, name: str):
+        import torch
+
+        return getattr(torch, name)
+
+
+torch = _Torch()
 
 
 def available_cores() -> int:

@@ -8,16 +8,19 @@ when the labelled set reaches the last size of the budget schedule.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from altbench import metric_registry
 from altbench.datasets import Dataset
 from altbench.methods import prepare_inputs
 from altbench.outputs import BadOutputError, NonFiniteError, check_labels, check_proba  # noqa: F401 (errors re-exported)
 from altbench.seeds import Streams
+from altbench.stop_signals import StopProbe
 from altbench.view import ModelView
 
 
@@ -44,6 +47,10 @@ class Budget:
     query: int = 10  # labels bought per round
     total: int = 200  # stop once this many labels are used
     schedule: tuple[int, ...] | None = None  # explicit labelled-set sizes (overrides query/total)
+    # cold-start selector of the initial set: a name or {name, params} (altbench.coldstart; = ID_IF_SET)
+    initial_strategy: str | dict = field(default="random", metadata={"id": "if_set"})
+    # labelled validation rows bought from the pool and charged to the sizes (altbench.validation; = ID_IF_SET)
+    validation: int = field(default=0, metadata={"id": "if_set"})
 
     def sizes(self, n_initial: int) -> list[int]:
         """Labelled-set sizes at which the model is fitted and evaluated."""
@@ -105,24 +112,23 @@ def check_picks(picked: Any, in_pool: np.ndarray, k: int, name: str) -> np.ndarr
 
 
 def label_metrics(pred: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Accuracy and macro-F1 over classes 0..C-1 from (n,) predicted and true labels.
-
-    Plain numpy (no input validation), bit-identical to scikit-learn's
-    ``accuracy_score`` and ``f1_score(average="macro", labels=arange(C),
-    zero_division=0)``: per class F1 = 2·tp / (2·tp + fp + fn) = 2·tp /
-    (predicted + true), 0 where that denominator is 0, then the mean.
-    """
-    pred, y = np.asarray(pred, dtype=np.int64), np.asarray(y, dtype=np.int64)
-    hit = pred == y  # (n,)
-    tp = np.bincount(y[hit], minlength=n_classes).astype(np.float64)  # (C,)
-    denom = (np.bincount(pred, minlength=n_classes) + np.bincount(y, minlength=n_classes)).astype(np.float64)
-    f1 = np.divide(2.0 * tp, denom, out=np.zeros(n_classes), where=denom != 0)  # (C,)
-    return {"accuracy": float(hit.mean()), "macro_f1": float(f1.mean())}
+    """{name: value} of every registered metric that needs no probabilities (accuracy, macro-F1,
+    balanced accuracy, ...: :mod:`altbench.metric_registry`) from (n,) predicted and true labels."""
+    return metric_registry.evaluate(pred, y, n_classes)
 
 
 def evaluate(proba: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Test-set metrics from (n, C) probabilities (prediction = argmax)."""
-    return label_metrics(np.asarray(proba).argmax(1), y, np.asarray(proba).shape[1])
+    proba = np.asarray(proba)
+    return metric_registry.evaluate(proba.argmax(1), y, proba.shape[1], lambda: proba)
+
+
+def checked_test_proba(model: Any, X_test: Any, n: int, n_classes: int, who: str, when: str) -> np.ndarray | None:
+    """(n, C) checked test-set probabilities for the metrics that need them; None for a model
+    that only predicts labels (those metrics are then skipped)."""
+    if getattr(model, "predict_proba", None) is None:
+        return None
+    return check_proba(model.predict_proba(X_test), n, n_classes, who, when)
 
 
 def predict_test_labels(model: Any, X_test: Any, n: int, n_classes: int, who: str, when: str) -> np.ndarray:
@@ -175,9 +181,14 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
                         resume: list[dict] = ()) -> list[dict]:
     """Run one AL experiment; returns one record per round.
 
-    Record keys: round, n_labelled, accuracy, macro_f1, queried (indices
+    Record keys: round, n_labelled, one per registered metric (accuracy, macro_f1,
+    balanced_accuracy, ...: :mod:`altbench.metric_registry`), queried (indices
     bought after this round's fit), fit_seconds, query_seconds, train_loss
-    (the model's ``train_loss_``, None if it records none).  A model that
+    (the model's ``train_loss_``, None if it records none), and the stopping
+    signals ``stop_pred``, ``stop_max_conf``, ``stop_entropy`` measured on a
+    fixed stop set (:mod:`altbench.stop_signals`); with ``budget.validation`` also
+    ``n_validation`` and ``chosen`` (:mod:`altbench.validation`; ``n_labelled``
+    then counts the validation labels too).  A model that
     returns NaN/inf (probabilities, view outputs, training loss) fails the
     run with :class:`NonFiniteError`; other unusable test-set outputs with
     :class:`BadOutputError`.  ``resume``
@@ -189,34 +200,50 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
     check_dataset(dataset)
     y = np.asarray(dataset.y_train, dtype=np.int64)
     n = len(y)
-    labelled = initial_set(y, budget, streams.rng("initial"))
-    sizes = budget.sizes(len(labelled))
-    if sizes[-1] > n:
-        raise BudgetError(f"budget asks for {sizes[-1]} labels but dataset {dataset.name!r} has {n} "
+    from altbench.coldstart import initial_labelled, start_features  # late: it imports this module
+
+    inputs = functools.cache(lambda: prepare_inputs(method, dataset, streams))  # early only for a cold start
+    labelled = initial_labelled(y, budget, streams.rng("initial"), lambda: start_features(inputs()[0], dataset))
+    from altbench.validation import draw_validation, fit_extras, round_columns, training_sizes  # late, as above
+
+    val = draw_validation(n, labelled, budget.validation, lambda: streams.rng("validation"))  # (K,) never queried
+    sizes = training_sizes(budget, len(labelled))  # training labels per round (validation ones excluded)
+    if sizes[-1] + len(val) > n:
+        raise BudgetError(f"budget asks for {sizes[-1] + len(val)} labels but dataset {dataset.name!r} has {n} "
                           "training examples; lower budget.total")
     records = [dict(r) for r in resume]
     for r, rec in enumerate(records):
-        if rec.get("round") != r or rec.get("n_labelled") != sizes[r] or r >= len(sizes):
+        if rec.get("round") != r or rec.get("n_labelled") != sizes[r] + len(val) or r >= len(sizes):
             raise ValueError(f"checkpoint round {r} does not match this run's budget; delete the run's .jsonl")
         labelled = np.concatenate([labelled, np.asarray(rec["queried"], dtype=np.int64)])
     in_pool = np.ones(n, dtype=bool)
     in_pool[labelled] = False
+    in_pool[val] = False
     if len(records) == len(sizes):
         return records
-    X_train, X_test = prepare_inputs(method, dataset)
+    X_train, X_test = inputs()
     y_test = np.asarray(dataset.y_test, dtype=np.int64)
+    probe = StopProbe(X_train, n, streams.rng("stopset"))  # stopping signals' fixed stop set
+    if hasattr(strategy, "for_pool"):  # a wrapper needing facts known before labelling (costs), never labels
+        strategy = strategy.for_pool(dataset.X_train)
     for r, target in enumerate(sizes[1:] + [None]):
         if r < len(records):
             continue
         t0 = time.perf_counter()
         with naming_round(method_name, r):
             model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
-                               rng_init=streams.rng("model", r), rng_order=streams.rng("order", r))
+                               rng_init=streams.rng("model", r), rng_order=streams.rng("order", r),
+                               **({"pool": X_train[in_pool]} if getattr(method, "uses_pool", False) else {}),
+                               **fit_extras(method, X_train, y, val))
         fit_s = time.perf_counter() - t0
         pred = predict_test_labels(model, X_test, len(y_test), dataset.n_classes,
                                    f"method {method_name!r}", f" in round {r}")
-        rec = {"round": r, "n_labelled": int(len(labelled)), **label_metrics(pred, y_test, dataset.n_classes),
+        rec = {"round": r, "n_labelled": int(len(labelled) + len(val)),
+               **metric_registry.evaluate(pred, y_test, dataset.n_classes, lambda: checked_test_proba(
+                   model, X_test, len(y_test), dataset.n_classes, f"method {method_name!r}", f" in round {r}")),
                "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0, "train_loss": train_loss_of(model)}
+        rec.update(probe.measure(model, in_pool, dataset.n_classes, f"method {method_name!r}", f" in round {r}"))
+        rec.update(round_columns(model, val))  # n_validation, chosen: only with budget.validation > 0
         if target is not None:
             k = target - len(labelled)
             pool = np.flatnonzero(in_pool)

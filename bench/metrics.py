@@ -1,6 +1,6 @@
 """Per-run metrics of a learning curve, and the curves themselves.
 
-A learning curve is a run's test score (accuracy or macro-F1) against the
+A learning curve is a run's test score (any metric of :mod:`altbench.metric_registry`) against the
 number of labelled examples, one point per AL round.  From it:
 
 * normalised AUBC — area under the budget curve (Zhan et al. 2021), by the
@@ -25,6 +25,33 @@ import numpy as np
 
 GROUP = ["dataset", "method", "strategy"]  # one learning curve per group (seeds averaged)
 SETTING = ["dataset", "method"]  # strategies are compared within a setting
+
+
+def require_round_metric(df, metric: str) -> None:
+    """Refuse, in one line, a per-run ``metric`` (``aubc_macro_f1``, ``final_accuracy``, ...) whose
+    per-round column no run of ``df`` holds (results written before that metric existed)."""
+    from altbench.metric_registry import ordered
+
+    column = next((m.name for m in ordered() if metric in (m.final_column, m.aubc_column)), None)
+    if column is not None and (column not in df or df[column].isna().all()):
+        raise ValueError(f"metric {metric!r} needs the per-round column {column!r}, which these results "
+                         "predate; re-run them (`altbench run CONFIG --force`) or pick another --metric")
+
+
+def metric_summaries(g, n: np.ndarray) -> dict[str, float]:
+    """Final value and normalised AUBC of every registered metric that ``g`` (one run's rounds,
+    in order; n: (R,) labels) has a column of: the core metrics' finals, their AUBCs, then
+    final and AUBC of each other metric (NaN for a run whose file predates it)."""
+    from altbench.metric_registry import ordered
+
+    present = [m for m in ordered() if m.name in g]
+    core, rest = [m for m in present if m.core], [m for m in present if not m.core]
+    out = {m.final_column: float(g[m.name].iloc[-1]) for m in core}
+    out.update({m.aubc_column: normalised_aubc(n, g[m.name].to_numpy()) for m in core})
+    for m in rest:
+        score = g[m.name].to_numpy(dtype=np.float64)  # (R,)
+        out.update({m.final_column: float(score[-1]), m.aubc_column: normalised_aubc(n, score)})
+    return out
 
 
 def normalised_aubc(n_labelled: np.ndarray, score: np.ndarray) -> float:
@@ -100,10 +127,13 @@ def target_value(spec: str | float, setting: tuple[str, str], reference: dict) -
 
 
 def run_summaries(df, targets=("95%",), baseline: str = "random"):
-    """One row per run: final accuracy / macro-F1, AUBCs, labels-to-target, seconds.
+    """One row per run: final value and AUBC of each metric (:func:`metric_summaries`),
+    labels-to-target, seconds.
 
     df: rounds table as returned by ``RunStore.read_results``.  Columns added
-    per target T: ``labels_to_T``.  Seconds are cumulative over the run.
+    per target T: ``labels_to_T`` (of accuracy).  Seconds are cumulative over
+    the run.  A metric column ``df`` lacks (older results) gives no summary
+    columns; runs without it among newer ones get NaN.
     """
     import pandas as pd
 
@@ -114,9 +144,7 @@ def run_summaries(df, targets=("95%",), baseline: str = "random"):
         n, acc = g.n_labelled.to_numpy(), g.accuracy.to_numpy()
         row = {"run_id": run_id, "dataset": last.dataset, "method": last.method,
                "strategy": last.strategy, "seed": int(last.seed),
-               "final_labels": int(last.n_labelled),
-               "final_accuracy": float(last.accuracy), "final_macro_f1": float(last.macro_f1),
-               "aubc": normalised_aubc(n, acc), "aubc_macro_f1": normalised_aubc(n, g.macro_f1.to_numpy())}
+               "final_labels": int(last.n_labelled), **metric_summaries(g, n)}
         for spec in targets:
             t = target_value(spec, (last.dataset, last.method), reference)
             row[f"labels_to_{parse_target(spec)[0]}"] = labels_to_target(n, acc, t)

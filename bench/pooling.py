@@ -43,7 +43,7 @@ def _config(record: Path) -> dict | None:
 
 
 def _cell(config: dict) -> str:
-    return "/".join(str(config[p].get("label") or config[p].get("name")) for p in CELL_PARTS)
+    return "/".join(str(config[p].get("shown") or config[p].get("label") or config[p].get("name")) for p in CELL_PARTS)
 
 
 def check_poolable(results_dir: Path) -> None:

@@ -10,6 +10,14 @@ grid.  A run over ``--timeout`` is killed and recorded as failed; a run whose
 process dies (a signal: segfault, OOM kill) is retried once, from its
 checkpoint, then recorded as failed with the cause.  A :class:`StorageError`
 (disk full, read-only) stops the grid instead: it is no run's fault.
+
+Cold start: the run processes come from a fork server that imports what every
+run needs (:data:`~altbench.executors.RUN_BASE`, torch included: the run record's
+provenance reads it) plus what the grid's plugins name.  ``altbench run`` starts
+it before it parses the config and :func:`run_grid` before it scans the results
+directory, so those imports overlap the driver's own work; the driver itself
+never imports torch.  Trackers (TensorBoard, MLflow) are opened by the run's
+process (:mod:`altbench.tracking`).
 """
 
 from __future__ import annotations
@@ -24,18 +32,19 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 from altbench import supervise
 from altbench.atomic import StorageError
 from altbench.config import Experiment, RunConfig, build_plugin
 from altbench.datasets import load_dataset
-from altbench.executors import EXECUTORS
+from altbench.executors import BASE_LATE, EXECUTORS, RUN_BASE, TORCH_LATE, prestart  # noqa: F401 (re-exported)
 from altbench.loop import run_active_learning
 from altbench.registry import DATASETS, METHODS, STRATEGIES
 from altbench.seeds import Streams
 from altbench.store import RunStore, provenance
+from altbench.tracking import check_trackers, tracked
+from altbench.watch import PHASE, Watcher, progress_lines, run_label, watching
 
 log = logging.getLogger("altbench")
 
@@ -50,8 +59,9 @@ class RunSettings:
     timeout_s: float | None = None  # per-run wall-clock limit, enforced by the supervisor
     memory_gb: float | None = None  # per-run address-space limit
     log_level: str = "WARNING"
-    tensorboard_dir: str | None = None  # write per-run scalars here
+    trackers: tuple[tuple[str, str], ...] = ()  # (tracker, target): ("tensorboard", DIR), ("mlflow", URI)
     preload: tuple[str, ...] = ()  # modules run processes start with (default: every built-in plugin)
+    experiment: str = "altbench"  # the grid's name (the MLflow experiment)
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,8 @@ def configure_logging(level: str) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _dataset(name: str, params_json: str, data_dir: str | None, seed: int):
+def _dataset(name: str, params_json: str, data_dir: str | None, seed: int, content_hash: str = ""):
+    """The dataset of a run (cached per process; ``content_hash`` keys it, so edited user data reload)."""
     return load_dataset(name, Path(data_dir) if data_dir else None, rng=Streams(seed).rng("split"),
                         **json.loads(params_json))
 
@@ -93,15 +104,6 @@ def _memory_limit(memory_gb: float | None):
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, old)
-
-
-def _tensorboard(settings: RunSettings, cfg: RunConfig):
-    if not settings.tensorboard_dir:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(str(Path(settings.tensorboard_dir) / cfg.run_id),
-                         comment=f"{cfg.dataset.key()}/{cfg.method.key()}/{cfg.strategy.key()}/{cfg.seed}")
 
 
 def execute_run(cfg: RunConfig, settings: RunSettings, fresh: bool = False) -> tuple[str, str | None]:
@@ -135,21 +137,17 @@ def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | No
     run_id = cfg.run_id
     started = datetime.now(timezone.utc).isoformat()
     done = store.checkpoint(run_id, fresh=fresh)
-    writer = None
     try:
-        writer = _tensorboard(settings, cfg)
+        with tracked(settings.trackers, cfg, settings.experiment) as track, _memory_limit(settings.memory_gb), \
+                watching(store.path(run_id, PHASE), run_label(cfg)):
+            def on_round(rec: dict) -> None:
+                store.append_round(run_id, rec)
+                log.info("run %s round %d: %d labels, accuracy %.4f", run_label(cfg), rec["round"],
+                         rec["n_labelled"], rec["accuracy"])
+                track(rec)
 
-        def on_round(rec: dict) -> None:
-            store.append_round(run_id, rec)
-            log.info("run %s round %d: %d labels, accuracy %.4f", run_id, rec["round"],
-                     rec["n_labelled"], rec["accuracy"])
-            if writer is not None:
-                writer.add_scalar("accuracy", rec["accuracy"], rec["n_labelled"])
-                writer.add_scalar("macro_f1", rec["macro_f1"], rec["n_labelled"])
-
-        with _memory_limit(settings.memory_gb):
             dataset = _dataset(cfg.dataset.name, json.dumps(cfg.dataset.params, sort_keys=True),
-                               settings.data_dir, cfg.seed)
+                               settings.data_dir, cfg.seed, cfg.dataset.content_hash)
             method = build_plugin(METHODS, cfg.method)
             strategy = build_plugin(STRATEGIES, cfg.strategy)
             records = run_active_learning(dataset, method, strategy, cfg.budget, Streams(cfg.seed),
@@ -170,15 +168,6 @@ def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | No
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
         store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
         return msg
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-BASE_LATE = ("sklearn.datasets", "sklearn.linear_model", "sklearn.svm", "sklearn.model_selection",
-             "sklearn.metrics", "platformdirs", "threadpoolctl", "pyarrow.pandas_compat",
-             "altbench.device", "altbench.provenance")  # imported late by every run (torch: threads, provenance)
-TORCH_LATE = ("torch._dynamo",)  # imported late by torch.optim, by runs that train with torch: 2 s
 
 
 def preload_for(runs) -> tuple[str, ...]:
@@ -188,19 +177,20 @@ def preload_for(runs) -> tuple[str, ...]:
     come only if one of those modules uses torch, so a scikit-learn grid starts in ~1.5 s, not ~5 s."""
     mods = {getattr(reg.get(spec.name), "__module__", None) for cfg in runs
             for reg, spec in ((DATASETS, cfg.dataset), (METHODS, cfg.method), (STRATEGIES, cfg.strategy))}
-    own = sorted(m for m in mods if m and m.split(".")[0] in ("bench", "strategies"))
+    own = sorted(m for m in mods if m and m.split(".")[0] == "altbench")
     named = [x for m in own for x in getattr(sys.modules.get(m), "PRELOAD", ())]
     torch = any("torch" in vars(sys.modules[m]) for m in own if m in sys.modules)
     torch = torch or any(x.split(".")[0] == "torch" for x in named)
-    return tuple(dict.fromkeys(("altbench.runner", *BASE_LATE, *(TORCH_LATE if torch else ()), *own, *named)))
+    return tuple(dict.fromkeys((*RUN_BASE, *(TORCH_LATE if torch else ()), *own, *named)))
 
 
 @functools.cache
 def _preload_all() -> tuple[str, ...]:
     """The preload of a run started without a grid's (``RunSettings.preload`` empty): every built-in plugin."""
-    builtin = {ep.module for group in ("altbench.methods", "altbench.strategies", "altbench.datasets")
-               for ep in metadata.entry_points(group=group) if ep.dist is not None and ep.dist.name == "altbench"}
-    return ("altbench.runner", *BASE_LATE, *TORCH_LATE, *sorted(builtin))
+    from altbench.builtins import modules
+
+    builtin = {m for kind in ("methods", "strategies", "datasets") for m in modules(kind)}
+    return (*RUN_BASE, *TORCH_LATE, *sorted(builtin))
 
 
 def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
@@ -224,7 +214,7 @@ def _supervise(cfg: RunConfig, settings: RunSettings, fresh: bool, store: RunSto
         msg = f"WorkerDied: the run's process {end.cause()}, also when retried"
         detail = (f"No Python traceback: the run's process ended abnormally on attempt {attempt} of 2 "
                   f"({end.cause()}). Rounds finished before that are kept in the checkpoint.")
-        log.warning("run %s: process %s (attempt %d of 2)", cfg.run_id, end.cause(), attempt)
+        log.warning("run %s: process %s (attempt %d of 2)", run_label(cfg), end.cause(), attempt)
     store.fail(cfg.run_id, cfg.to_dict(), msg, detail)
     return msg
 
@@ -241,21 +231,28 @@ def select_runs(exp: Experiment, store: RunStore, *, force: bool, retry_failed: 
 def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False, n_jobs: int | None = None,
              data_dir: Path | None = None, progress: bool = True, executor: str = "local",
              scheduler: str | None = None, timeout_s: float | None = None, memory_gb: float | None = None,
-             log_level: str = "WARNING", tensorboard_dir: str | None = None,
+             log_level: str = "WARNING", tensorboard_dir: str | None = None, mlflow_uri: str | None = None,
              threads: int | None = None) -> GridReport:
     """Execute the selected runs of ``exp`` on ``executor``; see :func:`select_runs`.
 
-    ``threads`` per run defaults to ``$OMP_NUM_THREADS``, else cores ÷ jobs.  Raises
+    ``threads`` per run defaults to ``$OMP_NUM_THREADS``, else cores ÷ jobs.  ``tensorboard_dir`` /
+    ``mlflow_uri``: also log each run there (:mod:`altbench.tracking`).  Raises
     :class:`StorageError` (finished runs kept) when the results directory cannot be written.
     """
+    configure_logging(log_level)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(sorted(EXECUTORS))}")
+    trackers = tuple((k, v) for k, v in (("tensorboard", tensorboard_dir), ("mlflow", mlflow_uri)) if v)
+    check_trackers(trackers)
+    store = RunStore(exp.results_dir)
+    preload: tuple[str, ...] = ()
+    if force or any(not store.is_finished(r.run_id) for r in exp.runs):  # something to run: its processes'
+        preload = preload_for(exp.runs)  # start-up imports begin now, beside the results scan below
+        prestart(executor, preload)
     from tqdm.auto import tqdm
 
     from altbench.device import load_warning, resolve_threads
 
-    configure_logging(log_level)
-    if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(sorted(EXECUTORS))}")
-    store = RunStore(exp.results_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     (store.root / "experiment.json").write_text(json.dumps(exp.resolved, indent=1, sort_keys=True))
     todo = select_runs(exp, store, force=force, retry_failed=retry_failed)
@@ -263,23 +260,28 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
         f.write(json.dumps({"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             "experiment": exp.resolved, "runs": len(exp.runs), "selected": len(todo),
                             "force": force, "retry_failed": retry_failed}, sort_keys=True) + "\n")
+    if not todo:
+        supervise.stop_server_if_idle()  # `altbench run` started it before it knew
     jobs = max(1, min(n_jobs or exp.n_jobs, len(todo) or 1))
     settings = RunSettings(str(exp.results_dir), str(data_dir) if data_dir else None,
-                           resolve_threads(threads, jobs), timeout_s, memory_gb, log_level, tensorboard_dir,
-                           preload_for(todo))
+                           resolve_threads(threads, jobs), timeout_s, memory_gb, log_level, trackers, preload,
+                           exp.name)
     if todo and (busy_cpu := load_warning(jobs * settings.threads)):
         log.warning(busy_cpu)
     failed, busy = [], 0
     t0 = time.perf_counter()
+    watcher = Watcher(store, todo, time.time())  # one line per run in flight, under the bar (altbench.watch)
     with tqdm(total=len(todo), desc=exp.name, unit="run", disable=not progress) as bar, \
-            EXECUTORS[executor](n_jobs=jobs, threads=settings.threads, scheduler=scheduler) as imap:
+            EXECUTORS[executor](n_jobs=jobs, threads=settings.threads, scheduler=scheduler) as imap, \
+            progress_lines(bar, watcher, jobs):
         try:
             for run_id, err in imap(_task, [(r, settings, force) for r in todo]):
+                who = watcher.done(run_id)  # the run's readable label
                 if err == "busy":
                     busy += 1
                 elif err is not None:
                     failed.append((run_id, err))
-                    bar.write(f"run {run_id} failed: {err}")
+                    bar.write(f"run {who} failed: {err}")
                 bar.update(1)
         except (KeyboardInterrupt, StorageError):
             raise

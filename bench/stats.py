@@ -203,3 +203,45 @@ def curve_bands(df, metric: str = "accuracy", confidence: float = 0.95):
 
     return pd.DataFrame(rows, columns=["dataset", "method", "strategy", "n_labelled", "seeds",
                                        "mean", "sd", "ci_low", "ci_high"])
+
+
+def delta_bands(df, baseline: str = "random", metric: str = "accuracy", confidence: float = 0.95):
+    """Per-seed paired difference to the baseline, per dataset × method × strategy × labels.
+
+    For each run of a strategy, Δ = metric(strategy, seed, n) − metric(baseline,
+    seed, n) at equal labelled-set size n and seed (pairs missing either side
+    are dropped); then mean, SD and percentile-bootstrap CI of Δ over seeds.
+    df: rounds table.  Returns the columns of :func:`curve_bands` (the
+    baseline itself is left out); empty when no setting ran the baseline.
+    """
+    import pandas as pd
+
+    keys = ["dataset", "method", "seed", "n_labelled"]
+    base = df[df.strategy == baseline][keys + [metric]].rename(columns={metric: "_base"})
+    paired = df[df.strategy != baseline].merge(base, on=keys, how="inner")
+    paired["_delta"] = paired[metric] - paired["_base"]
+    cols = ["dataset", "method", "strategy", "n_labelled", "seeds", "mean", "sd", "ci_low", "ci_high"]
+    if paired.empty:
+        return pd.DataFrame(columns=cols)
+    return curve_bands(paired, "_delta", confidence)[cols]
+
+
+MIN_CD_SETTINGS = 5  # fewer ranked settings than this: the Nemenyi CD exceeds most of the rank axis
+MIN_CD_STRATEGIES = 3  # the Friedman test needs at least 3 treatments
+
+
+def cd_reason(result: FriedmanResult | None) -> str | None:
+    """None when a critical-difference diagram is meaningful, else a one-line reason why not.
+
+    Demšar (2006, §3.2.2) warns that the Friedman/Nemenyi procedure needs
+    enough data sets; we require at least MIN_CD_SETTINGS dataset × method
+    settings and MIN_CD_STRATEGIES strategies ranked in every one of them.
+    """
+    if result is None:
+        return "no dataset × method setting ran every strategy, so nothing can be ranked"
+    k, n = len(result.ranks), result.n_blocks
+    if n < MIN_CD_SETTINGS or k < MIN_CD_STRATEGIES:
+        return (f"{n} dataset × method setting{'s' if n != 1 else ''} and {k} strateg{'ies' if k != 1 else 'y'} "
+                f"ranked; a CD diagram needs at least {MIN_CD_SETTINGS} settings and {MIN_CD_STRATEGIES} "
+                f"strategies (with {n}, the Nemenyi CD is {result.cd:.2f} ranks)")
+    return None

@@ -10,6 +10,7 @@ Layout under a results directory::
                                 per-round fit/query seconds and train loss (not
                                 deterministic), and the SHA-256 of the .parquet
     runs/<run_id>.failed.json   traceback of a run that raised
+    runs/<run_id>.phase         a running run's preparation note (altbench.watch)
     runs/<run_id>.lock          held (flock) by the process executing the run;
                                 removed once the run has finished
     runs/<run_id>.parquet.corrupt   a results file that failed verification,
@@ -59,32 +60,47 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from altbench.atomic import atomic_write_bytes, storage_guard
+from altbench.metric_registry import core_names, extra_names
 from altbench.provenance import git_commit, provenance  # noqa: F401  (re-exported: altbench.runner imports them here)
+from altbench.stop_signals import SIGNAL_COLUMNS  # written only when the rounds hold them (older files lack them)
 
 log = logging.getLogger("altbench")
 
-RESULT_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n_labelled",
-                  "accuracy", "macro_f1", "queried")
+IDENTITY_COLUMNS = ("run_id", "dataset", "method", "strategy", "seed", "round", "n_labelled")  # then metrics
 TIMING_COLUMNS = ("fit_seconds", "query_seconds")
-ROUND_KEYS = ("round", "n_labelled", "accuracy", "macro_f1", "queried", *TIMING_COLUMNS)  # in every checkpoint line
 SYNC_INTERVAL_S = 1.0  # fsync a checkpoint at most this often
 ASIDE = ".parquet.corrupt"  # suffix of a results file that failed verification
 
 
 @functools.cache
-def results_schema():
-    """The results file's Arrow schema (pyarrow is imported only when results are written or read)."""
+def results_schema(signals: bool = False):
+    """The results file's Arrow schema (pyarrow is imported only when results are written or read);
+    ``signals``: with the stopping-signal columns."""
     import pyarrow as pa
 
+    extra = [("stop_pred", pa.list_(pa.int64())), ("stop_max_conf", pa.float64()),
+             ("stop_entropy", pa.float64())] if signals else []
     return pa.schema([("run_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
                       ("strategy", pa.string()), ("seed", pa.int64()), ("round", pa.int64()),
-                      ("n_labelled", pa.int64()), ("accuracy", pa.float64()), ("macro_f1", pa.float64()),
-                      ("queried", pa.list_(pa.int64()))])
+                      ("n_labelled", pa.int64()), *((m, pa.float64()) for m in core_names()),
+                      ("queried", pa.list_(pa.int64())), *extra])
+
+
+def result_columns() -> tuple[str, ...]:
+    """Columns of every results file: identity, the core metrics (:mod:`altbench.metric_registry`), queried."""
+    return (*IDENTITY_COLUMNS, *core_names(), "queried")
+
+
+def round_keys() -> tuple[str, ...]:
+    """Keys every checkpoint line holds."""
+    return ("round", "n_labelled", *core_names(), "queried", *TIMING_COLUMNS)
 
 
 def __getattr__(name: str):
     if name == "SCHEMA":  # kept for callers of the old constant
         return results_schema()
+    if name in ("RESULT_COLUMNS", "ROUND_KEYS"):  # the old constants, now read from the metric registry
+        return result_columns() if name == "RESULT_COLUMNS" else round_keys()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -112,7 +128,7 @@ def decode_round(line: bytes) -> tuple[dict | None, str]:
     sha = rec.pop("sha", None)
     if sha is not None and sha != line_digest(json.dumps(rec, sort_keys=True, separators=(",", ":"))):
         return None, "checksum mismatch"
-    if any(k not in rec for k in ROUND_KEYS):
+    if any(k not in rec for k in round_keys()):
         return None, "fields missing"
     return rec, ""
 
@@ -251,9 +267,21 @@ class RunStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = [{**{k: r[k] for k in RESULT_COLUMNS if k in r}, **identity, "run_id": run_id} for r in records]
+        signals = any(k in r for r in records for k in SIGNAL_COLUMNS)
+        columns = result_columns() + (SIGNAL_COLUMNS if signals else ())
+        schema = results_schema(signals)
+        for name in extra_names():  # metrics after the first schema: only when the rounds hold them
+            if any(name in r for r in records):
+                columns += (name,)
+                schema = schema.append(pa.field(name, pa.float64()))
+        for col, kind in (("n_validation", pa.int64()), ("chosen", pa.string())):  # budget.validation runs only
+            if any(col in r for r in records):
+                columns += (col,)
+                schema = schema.append(pa.field(col, kind))
+        rows = [{**{k: r[k] for k in columns if k in r}, **identity, "run_id": run_id} for r in records]
         sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pylist(rows, schema=results_schema()), sink, compression="zstd", store_schema=False)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), sink, compression="zstd",
+                       store_schema=False)
         parquet = sink.getvalue().to_pybytes()
         meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS},
                 "train_loss": [r.get("train_loss") for r in records],
@@ -282,6 +310,28 @@ class RunStore:
             return self.path(run_id, ".jsonl").read_bytes().count(b"\n")
         except OSError:
             return 0
+
+    def read_rounds(self, run_id: str) -> list[dict]:
+        """The good checkpoint lines of a run, read only (no truncation, no warning): for watchers."""
+        done = []
+        try:
+            with open(self.path(run_id, ".jsonl"), "rb") as f:
+                for line in f:
+                    rec, problem = decode_round(line)
+                    if problem or rec["round"] != len(done):
+                        break
+                    done.append(rec)
+        except OSError:
+            pass
+        return done
+
+    def read_json(self, run_id: str, suffix: str) -> dict | None:
+        """A run's ``.json`` record or ``.failed.json`` as a dict; None if absent or unreadable."""
+        try:
+            data = json.loads(self.path(run_id, suffix).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
     def read_results(self):
         """All finished runs' rounds as one DataFrame, timings joined in."""
@@ -323,7 +373,7 @@ class RunStore:
             with self.claim(run_id) as mine:
                 if not mine:  # being executed right now
                     continue
-                for suffix in (".parquet", ".json", ".jsonl", ".failed.json", ASIDE):
+                for suffix in (".parquet", ".json", ".jsonl", ".failed.json", ASIDE, ".phase"):
                     self.path(run_id, suffix).unlink(missing_ok=True)
             self.path(run_id, ".lock").unlink(missing_ok=True)
             gone.append(run_id)

@@ -14,6 +14,9 @@ that overran or died is never reused.  Nothing outlives the supervisor:
 * a child dies with its parent (``PR_SET_PDEATHSIG``, plus a watch on
   ``os.getppid()``), the fork server exits with the supervisor, and an idle
   child exits after :data:`IDLE_EXIT_S`;
+* :func:`prestart` starts the fork server early, without waiting (its imports
+  overlap the caller's work); a grid needing a library it lacks restarts it
+  (killed, not waited for), altbench's own modules a child imports itself;
 * :func:`stop_all` kills every child at once (the driver's Ctrl-C / SIGTERM);
   :func:`close_idle` lets the idle ones exit (the end of a grid).
 
@@ -23,6 +26,7 @@ the supervisor's job to stop the child, not the run's to notice.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import multiprocessing.connection
@@ -162,6 +166,7 @@ def _worker(preload: tuple[str, ...]) -> _Worker:
             _mine.starting = False
         w = _mine.worker = _Worker(process, ours)
         _workers.add(w)
+        _unused_server.clear()
     theirs.close()
     return w
 
@@ -209,27 +214,66 @@ def close_idle(wait_s: float = 5.0) -> None:
         _discard(w)
 
 
+def prestart(preload: tuple[str, ...]) -> None:
+    """Start the fork server now, without waiting for it: it imports ``preload`` while the caller
+    goes on (parses, scans the results directory), so the first run's process is ready sooner."""
+    if sys.platform.startswith("linux"):
+        from multiprocessing import forkserver
+
+        _context(list(preload))
+        before = _server_pid()
+        forkserver.ensure_running()
+        if _server_pid() != before:
+            _unused_server[:] = [_server_pid()]
+
+
+def stop_server_if_idle() -> None:
+    """Stop a fork server that :func:`prestart` started and no child has come from yet (a grid with
+    nothing to run: its imports would only take CPU from the report that follows)."""
+    with _lock:
+        if not _workers and _unused_server and _unused_server[0] == _server_pid():
+            _stop_fork_server()
+        _unused_server.clear()
+
+
+def _server_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    return getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+
+
+_unused_server: list[int | None] = []  # [pid] of a prestarted fork server no child has come from
+
+
 def _context(preload: list[str]) -> mp.context.BaseContext:
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
         with _lock:
-            if not set(preload) <= _server_preload.keys():  # a grid needing more than the running server has
+            missing = [m for m in preload if m not in _server_preload]
+            if any(not m.startswith(_OWN) for m in missing):  # a grid needing a library the server lacks
                 if not _workers:  # (its children would die with it): restart it with both
                     _stop_fork_server()
-                _server_preload.update(dict.fromkeys(preload))
+            _server_preload.update(dict.fromkeys(preload))  # altbench's own modules alone: children import them
             ctx.set_forkserver_preload(list(_server_preload))  # takes effect when the server (re)starts
         return ctx
     return mp.get_context("spawn")
 
 
 _server_preload: dict[str, None] = {}  # modules (in order) the fork server imports when it (re)starts
+_OWN = __name__.split(".")[0] + "."  # "altbench.": modules cheap enough for a child to import itself
 
 
 def _stop_fork_server() -> None:
-    """Stop this process's fork server, if one runs (the next child starts a new one)."""
+    """Stop this process's fork server, if one runs (the next child starts a new one).  It is killed
+    first: one still importing its preload would otherwise finish that (seconds) before it exits."""
     from multiprocessing import forkserver
 
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    server = getattr(forkserver, "_forkserver", None)
+    pid = _server_pid()
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stop = getattr(server, "_stop", None)
     if stop is not None:
         stop()
 

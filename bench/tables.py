@@ -17,9 +17,6 @@ from altbench.metrics import SETTING, parse_target
 from altbench.stats import bootstrap_ci, mean_sd
 
 MARKS_MD = {"up": " ↑", "down": " ↓"}
-MARKS_TEX = {"up": r"$^{\uparrow}$", "down": r"$^{\downarrow}$"}
-_TEX_ESCAPE = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-               "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
 @dataclass(frozen=True)
@@ -35,11 +32,6 @@ class Table:
     note: str = ""  # legend printed under the table
 
 
-def tex_escape(text: str) -> str:
-    """Escape LaTeX special characters in plain text."""
-    return "".join(_TEX_ESCAPE.get(ch, ch) for ch in str(text))
-
-
 def _fmt(mean: float, sd: float, scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f}"
 
@@ -52,6 +44,14 @@ def _best(values, higher: bool) -> set[int]:
     return set(np.flatnonzero(np.isclose(v, target, rtol=0, atol=1e-12)))
 
 
+TESTS = {"t": "paired t-test", "wilcoxon": "paired Wilcoxon signed-rank test"}  # --test choice → its name
+
+
+def decision_phrase(test: str = "t", alpha: float = 0.05) -> str:
+    """How a significance decision was made, e.g. "paired t-test over seeds, Holm-corrected, α = 0.05"."""
+    return f"{TESTS[test]} over seeds, Holm-corrected, α = {alpha:g}"
+
+
 def threads_phrase(threads: tuple[int, ...]) -> str:
     """How many torch/BLAS threads the timings used, from the run records (mixed counts are flagged)."""
     if not threads:
@@ -60,6 +60,15 @@ def threads_phrase(threads: tuple[int, ...]) -> str:
         return f"{threads[0]} torch/BLAS thread{'s' if threads[0] != 1 else ''} per run"
     return (f"MIXED thread counts ({', '.join(map(str, threads))} torch/BLAS threads per run): "
             "compare timings with care")
+
+
+def other_finals(g) -> dict[str, float]:
+    """``final_<metric>_mean`` over the runs ``g`` of every registered metric but the headline
+    (:mod:`altbench.metric_registry`) that the per-run table holds (NaN runs ignored)."""
+    from altbench.metric_registry import HEADLINE, ordered
+
+    return {f"{m.final_column}_mean": float(g[m.final_column].mean()) for m in ordered()
+            if m.name != HEADLINE and m.final_column in g}
 
 
 def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline: str = "random",
@@ -82,7 +91,7 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
             tg = targets_df[(targets_df.dataset == d) & (targets_df.method == m) & (targets_df.strategy == s)]
             num = {"dataset": d, "method": m, "strategy": s, "seeds": len(g), "labels": int(g.final_labels.max()),
                    "final_accuracy_mean": acc[0], "final_accuracy_sd": acc[1],
-                   "final_macro_f1_mean": float(g.final_macro_f1.mean()),
+                   **other_finals(g),
                    "aubc_mean": aubc[0], "aubc_sd": aubc[1], "aubc_ci_low": lo, "aubc_ci_high": hi}
             for t in names:
                 num[f"labels_to_{t}"] = float(tg[f"labels_to_{t}"].iloc[0]) if len(tg) else float("nan")
@@ -120,13 +129,13 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
             f"cumulative wall seconds per run, {threads_phrase(threads)}; Query s/round: mean wall time of one "
             "query round. Bold: best in its "
             "dataset × method block. ↑/↓: better/worse "
-            f"than {baseline} (paired {'t-test' if test == 't' else 'Wilcoxon test'} over seeds, Holm-corrected, "
-            f"α = {alpha}).")
+            f"than {baseline} ({decision_phrase(test, alpha)}).")
     return Table("summary", "Final accuracy, AUBC and labels-to-target per strategy", pd.DataFrame(rows),
                  pd.DataFrame(nums), frozenset(bold), marks, note)
 
 
-def pairwise_table(comp, metric_label: str = "AUBC") -> Table:
+def pairwise_table(comp, metric_label: str = "AUBC",
+                   decision: str = "paired t-test over seeds, Holm-corrected, α = 0.05") -> Table:
     """All strategy pairs: mean paired difference, Holm-adjusted p (t and Wilcoxon), outcome."""
     import pandas as pd
 
@@ -137,36 +146,44 @@ def pairwise_table(comp, metric_label: str = "AUBC") -> Table:
                          "p (Wilcoxon, Holm)": [_p(x) for x in comp.p_wilcoxon_holm], "A vs B": comp.outcome})
     return Table("pairwise", f"Paired per-seed comparisons of {metric_label} between strategies",
                  disp.reset_index(drop=True), comp.reset_index(drop=True),
-                 note="Δ = mean over seeds of A − B. Holm correction within each dataset × method.")
+                 note="Δ = mean over seeds of A − B. Holm correction within each dataset × method. "
+                      f"A vs B: {decision}.")
 
 
-def wtl_table(wtl, baseline: str = "random") -> Table:
-    """Win / tie / loss counts against the baseline over settings."""
+def wtl_table(wtl, baseline: str = "random", metric_label: str = "AUBC",
+              decision: str = "paired t-test over seeds, Holm-corrected, α = 0.05") -> Table:
+    """Win / tie / loss counts against the baseline over settings; the note names the test actually used."""
     disp = wtl.rename(columns={"strategy": "Strategy", "win": "Win", "tie": "Tie", "loss": "Loss"}).astype(str)
-    return Table("win_tie_loss", f"Win/tie/loss of each strategy against {baseline} (AUBC)", disp, wtl,
-                 note="Counted over dataset × method settings; decision by Holm-adjusted paired t-test, α = 0.05.")
+    n = int(wtl[["win", "tie", "loss"]].sum(axis=1).max()) if len(wtl) else 0
+    return Table("win_tie_loss", f"Win/tie/loss of each strategy against {baseline} ({metric_label})", disp, wtl,
+                 note=f"Counted over {n} dataset × method setting{'s' if n != 1 else ''} on {metric_label}; "
+                      f"decision by {decision}.")
 
 
-def ranks_table(result) -> Table:
+def ranks_table(result, metric_label: str = "AUBC") -> Table:
     """Average Friedman ranks, with the test statistic and Nemenyi CD in the note."""
     import pandas as pd
 
     order = sorted(result.ranks, key=lambda s: (result.ranks[s], s))
     nums = pd.DataFrame({"strategy": order, "average_rank": [result.ranks[s] for s in order]})
     disp = pd.DataFrame({"Strategy": order, "Average rank": [f"{result.ranks[s]:.2f}" for s in order]})
-    p = "n/a (fewer than 3 strategies)" if np.isnan(result.pvalue) else f"{result.pvalue:.3g}"
+    p = "n/a (fewer than 3 strategies)" if np.isnan(result.pvalue) else _p(result.pvalue)
     stat = "n/a" if np.isnan(result.statistic) else f"{result.statistic:.2f}"
-    note = (f"Ranks of mean AUBC over {result.n_blocks} dataset × method settings (1 = best). Friedman χ² = "
-            f"{stat}, p = {p}; Nemenyi critical difference (α = {result.alpha}) = {result.cd:.2f}.")
+    note = (f"Ranks of mean {metric_label} over {result.n_blocks} dataset × method settings (1 = best). "
+            f"Friedman χ² = {stat}, p = {p}; Nemenyi critical difference (α = {result.alpha}) = {result.cd:.2f}.")
     bold = frozenset((i, "Average rank") for i in _best(nums.average_rank, False))
-    return Table("ranks", "Average ranks across settings (Friedman / Nemenyi)", disp, nums, bold, note=note)
+    return Table("ranks", f"Average ranks of {metric_label} across settings (Friedman / Nemenyi)", disp, nums,
+                 bold, note=note)
 
 
-def penalty_table(P) -> Table:
+def penalty_table(P, alpha: float = 0.05) -> Table:
     """The penalty matrix as a table (rows beat columns)."""
     disp = P.map(lambda x: f"{x:.2f}").reset_index(names="winner \\ loser")
     return Table("penalty", "Pairwise penalty matrix (Ash et al. 2020): row beats column", disp,
-                 P.reset_index(names="winner"), note="Each dataset × method contributes at most 1 to a cell.")
+                 P.reset_index(names="winner"),
+                 note=f"At every labelled-set size of a dataset × method, a two-sided paired t-test over seeds of "
+                      f"accuracy at α = {alpha}; a win adds 1/L (L: that setting's number of rounds), so each "
+                      "setting contributes at most 1 to a cell.")
 
 
 def _p(x: float) -> str:
@@ -195,22 +212,10 @@ def to_markdown(table: Table, header: str) -> str:
 
 
 def to_latex(table: Table, header: str) -> str:
-    """A booktabs ``tabular`` (no float: the paper adds caption and placement)."""
-    cols = list(table.display.columns)
-    cells = _cells(table, MARKS_TEX, lambda t: rf"\textbf{{{t}}}", tex_escape)
-    lines = [f"% {header}", f"% {tex_escape(table.title)}", r"\begin{tabular}{" + "l" * min(3, len(cols))
-             + "r" * (len(cols) - min(3, len(cols))) + "}", r"\toprule",
-             " & ".join(tex_escape(c) for c in cols) + r" \\", r"\midrule"]
-    prev = None
-    for i, row in enumerate(cells):
-        block = tuple(table.display.iloc[i][c] for c in cols[:2]) if "Dataset" in cols else None
-        if prev is not None and block != prev:
-            lines.append(r"\midrule")
-        prev = block
-        lines.append(" & ".join(c.replace("±", r"$\pm$").replace("—", "--").replace("−", "-")
-                                .replace("Δ", r"$\Delta$").replace("χ²", r"$\chi^2$") for c in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", ""]
-    return "\n".join(lines).replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
+    """booktabs ``longtable``(s) via pandas ``Styler.to_latex``, split when too wide (:mod:`altbench.latex`)."""
+    from altbench.latex import render_table
+
+    return render_table(table, header)
 
 
 def to_csv(frame, header: str) -> str:

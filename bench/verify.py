@@ -41,7 +41,7 @@ class RunCheck:
     run_id: str
     cell: str  # dataset/method/strategy/seed
     same_hardware: bool  # the record's hardware_id equals the re-run's
-    identical: bool  # byte-identical .parquet
+    identical: bool  # byte-identical .parquet, or equal on every column the recorded file has
     max_abs_diff: float  # largest |Δ accuracy| at any round (inf: different rounds; nan: re-run failed)
     error: str | None = None  # the re-run's one-line error
 
@@ -54,7 +54,7 @@ def run_config(record: dict):
     c = record["config"]
     known = {f.name for f in dataclasses.fields(Budget)}
     budget = {k: tuple(v) if isinstance(v, list) else v for k, v in c["budget"].items() if k in known}
-    specs = {k: PluginSpec(**{f: c[k][f] for f in ("name", "params", "label") if f in c[k]})
+    specs = {k: PluginSpec(**{f: c[k][f] for f in ("name", "params", "label", "content_hash") if f in c[k]})
              for k in ("dataset", "method", "strategy")}
     return RunConfig(**specs, seed=int(c["seed"]), budget=Budget(**budget))
 
@@ -98,8 +98,22 @@ def rerun(results_dir: Path, run_id: str, scratch: Path, data_dir: Path | None) 
     new = json.loads((scratch / "runs" / f"{run_id}.json").read_text())
     mine, theirs = results_dir / "runs" / f"{run_id}.parquet", scratch / "runs" / f"{run_id}.parquet"
     same_hw = hardware_of(record) is not None and hardware_of(record) == hardware_of(new)
-    identical = mine.read_bytes() == theirs.read_bytes()
+    identical = mine.read_bytes() == theirs.read_bytes() or same_recorded_columns(mine, theirs)
     return RunCheck(run_id, cell, same_hw, identical, 0.0 if identical else _accuracy_diff(mine, theirs))
+
+
+def same_recorded_columns(recorded: Path, rerun: Path) -> bool:
+    """True when the re-run holds every column of the recorded file with identical values.
+
+    A newer altbench adds per-round columns (e.g. balanced accuracy, stopping
+    signals); a file written before them is still checked exactly, on what it records.
+    """
+    import pyarrow.parquet as pq
+
+    old, new = pq.read_table(recorded), pq.read_table(rerun)
+    if not set(old.column_names) <= set(new.column_names) or old.column_names == new.column_names:
+        return False  # a lost column, or the same columns with other bytes: not identical
+    return new.select(old.column_names).equals(old)
 
 
 def conclusions(df, baseline: str = "random") -> dict[str, object]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._geometry import Rows, argmax_random, as_rows, block_sq_norms, matvec, pool_embeddings, sq_norms
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._select import top_k
 from altbench.strategies.uncertainty import SCORES
 

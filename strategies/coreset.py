@@ -13,7 +13,7 @@ import numpy as np
 
 from altbench.config import ID_IF_SET
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._geometry import euclidean_exact, nearest, pool_embeddings
 from altbench.strategies._kcenter import kcenter_greedy, kcenter_greedy_exact
 

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._geometry import matvec
 from altbench.strategies._select import top_k
 from altbench.strategies.uncertainty import SCORES

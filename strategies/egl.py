@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._geometry import sq_norms
 from altbench.strategies._select import top_k
 

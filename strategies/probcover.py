@@ -32,7 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._geometry import argmax_random, as_f32, kmeans, pool_embeddings, radius_graph, sq_norms
 
 

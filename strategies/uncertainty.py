@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from altbench.registry import STRATEGIES
-from altbench.view import IntArray, ModelView
+from altbench.api import IntArray, ModelView  # the Protocol: the harness's view and FakeView
 from altbench.strategies._select import top_k
 
 BLOCK = 1 << 16  # elements per work block: 512 KB of float64, cache-sized (measured: 2^15..2^17 alike)

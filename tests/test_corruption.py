@@ -107,8 +107,10 @@ def test_run_record_has_train_loss_checksum_and_hardware(finished, tmp_path):
     other = RunStore(tmp_path / "other")
     rows = store.read_results()
     recs = [{"round": int(r["round"]), "n_labelled": int(r.n_labelled), "accuracy": r.accuracy,
-             "macro_f1": r.macro_f1, "queried": [int(i) for i in r.queried], "fit_seconds": 0.0,
-             "query_seconds": 0.0, "train_loss": 0.5 + i} for i, (_, r) in enumerate(rows.iterrows())]
+             "macro_f1": r.macro_f1, "balanced_accuracy": r.balanced_accuracy,
+             "queried": [int(i) for i in r.queried], "fit_seconds": 0.0,
+             "query_seconds": 0.0, "train_loss": 0.5 + i, "stop_pred": [int(p) for p in r.stop_pred],
+             "stop_max_conf": r.stop_max_conf, "stop_entropy": r.stop_entropy} for i, (_, r) in enumerate(rows.iterrows())]
     identity = {k: str(rows.iloc[0][k]) for k in ("dataset", "method", "strategy")} | {"seed": 0}
     other.finish(run_id, identity, recs, {"run_id": run_id})
     assert other.path(run_id, ".parquet").read_bytes() == original
@@ -163,8 +165,10 @@ def test_edited_checkpoint_line_round_is_redone_identically(finished):
     rows = store.read_results()
     store.path(run_id, ".parquet").unlink()
     recs = [{"round": int(r["round"]), "n_labelled": int(r.n_labelled), "accuracy": r.accuracy,
-             "macro_f1": r.macro_f1, "queried": [int(i) for i in r.queried], "fit_seconds": 0.0,
-             "query_seconds": 0.0} for _, r in rows.iloc[:3].iterrows()]
+             "macro_f1": r.macro_f1, "balanced_accuracy": r.balanced_accuracy,
+             "queried": [int(i) for i in r.queried], "fit_seconds": 0.0,
+             "query_seconds": 0.0, "stop_pred": [int(p) for p in r.stop_pred], "stop_max_conf": r.stop_max_conf,
+             "stop_entropy": r.stop_entropy} for _, r in rows.iloc[:3].iterrows()]
     lines = [encode_round(rec) for rec in recs]
     lines[1] = lines[1].replace(b'"accuracy":', b'"accuracy":1', 1)  # still valid JSON, wrong value
     store.path(run_id, ".jsonl").write_bytes(b"".join(lines))

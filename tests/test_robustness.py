@@ -138,9 +138,10 @@ def test_truncated_checkpoint_line_is_ignored(tmp_path, plug):
     for r, row in rounds.iterrows():
         if r >= 3:
             break
-        rec = {"round": int(row["round"]), "n_labelled": int(row.n_labelled), "accuracy": row.accuracy,
-               "macro_f1": row.macro_f1, "queried": [int(i) for i in row.queried],
-               "fit_seconds": meta["timings"]["fit_seconds"][r], "query_seconds": 0.0}
+        rec = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()
+               if k not in ("dataset", "method", "strategy", "seed", "run_id")}  # every per-round column
+        rec.update({"round": int(row["round"]), "n_labelled": int(row.n_labelled),
+                    "fit_seconds": meta["timings"]["fit_seconds"][r], "query_seconds": 0.0})
         lines.append(json.dumps(rec))
     store.path(run_id, ".jsonl").write_text("\n".join(lines) + "\n" + lines[0][:17])
     run_grid(cfg, progress=False)

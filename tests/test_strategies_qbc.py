@@ -1,5 +1,6 @@
 """Query by committee: vote entropy by hand, its properties, and the bagged committee
-that ``ModelView.committee_proba`` builds from real scikit-learn / MLP refits."""
+that the fitted scikit-learn / MLP models build from refits (``ModelView.committee_proba``
+only forwards to them: the view never trains)."""
 
 from __future__ import annotations
 
@@ -115,17 +116,36 @@ def test_bootstrap_resamples_hold_two_classes():
     assert (pm[:, 1, :] > 0).all() and (pm[:, 2, :] == 0).all()  # class 2 never labelled
 
 
-def test_committee_needs_refit():
-    class NoRefit:
+def test_committee_is_the_models_capability_not_the_views():
+    class RefitOnly:  # can train copies of itself, but offers no committee: the view must not build one
         n_classes = 2
 
         def predict_proba(self, X):
             return np.full((len(X), 2), 0.5)
 
-    view = ModelView(NoRefit(), np.zeros((10, 2)), np.arange(4), np.array([0, 1, 0, 1]), "frozen")
+        def refit(self, X, y, rng):
+            raise AssertionError("the view trained a model")
+
+    view = ModelView(RefitOnly(), np.zeros((10, 2)), np.arange(4), np.array([0, 1, 0, 1]), "frozen")
     assert not view.has("committee_proba")
-    with pytest.raises(CapabilityError, match="refit"):
+    with pytest.raises(CapabilityError, match="committee_proba"):
         Qbc()(view, np.arange(4, 10), 1, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("method", [LogReg(), SvmRbf(probability="none")], ids=["logreg", "svm_none"])
+def test_committee_equals_refits_on_bootstraps_drawn_in_member_order(method):
+    """The committee QBC has always used: member m = refit on resample m, resamples and member
+    seeds drawn from the query rng in member order, one-class resamples redrawn."""
+    view, pool = fitted_view(method, n_lab=12, labels=[0] * 10 + [1, 2])
+    got = view.committee_proba(pool, 3, np.random.default_rng(7))
+    X, _ = make_blobs(n=120, d=4)
+    rng, y_lab, want = np.random.default_rng(7), view.y_labelled, []
+    for _ in range(3):
+        boot = rng.integers(0, 12, size=12)
+        while len(np.unique(y_lab[boot])) < 2:
+            boot = rng.integers(0, 12, size=12)
+        want.append(view._model.refit(X[:12][boot], y_lab[boot], rng).predict_proba(X[pool]))
+    np.testing.assert_array_equal(got, np.stack(want, axis=2))
 
 
 def test_sklearn_refit_from_a_single_class_model():

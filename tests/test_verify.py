@@ -140,3 +140,19 @@ def test_bad_directory_and_sample_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["verify", str(tmp_path), "--sample", "0"])
     assert "--sample must be a positive whole number" in capsys.readouterr().err
+
+
+def test_a_rerun_with_newer_columns_is_identical_on_the_recorded_ones(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from altbench.verify import same_recorded_columns
+
+    old = pa.table({"round": [0, 1], "accuracy": [0.5, 0.75]})
+    pq.write_table(old, tmp_path / "old.parquet")
+    pq.write_table(old.append_column("balanced_accuracy", pa.array([0.4, 0.7])), tmp_path / "new.parquet")
+    pq.write_table(pa.table({"round": [0, 1], "accuracy": [0.5, 0.8], "balanced_accuracy": [0.4, 0.7]}),
+                   tmp_path / "moved.parquet")
+    assert same_recorded_columns(tmp_path / "old.parquet", tmp_path / "new.parquet")
+    assert not same_recorded_columns(tmp_path / "old.parquet", tmp_path / "moved.parquet")  # a value moved
+    assert not same_recorded_columns(tmp_path / "new.parquet", tmp_path / "old.parquet")  # a column lost

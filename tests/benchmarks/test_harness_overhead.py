@@ -6,8 +6,11 @@ adds per round: the random streams, the test-set check and metrics, the
 ModelView, the pick check and the checkpoint line.  ``altbench`` runs
 :func:`altbench.loop.run_active_learning` with the store's checkpoint writer;
 ``plain`` runs the minimal loop of ``scripts/harness_overhead.py`` on the same
-inputs (same picks and accuracies, checked).  Benchmarks never assert times;
-the end-to-end ratio on a real protocol is ``python scripts/harness_overhead.py``.
+inputs (same picks and accuracies, checked).  ``test_cold_call`` times a whole
+cold call instead: ``altbench run`` as a process (CLI, fork server, run process,
+results files) against the minimal loop as a process, on the same grid.
+Benchmarks never assert times; the end-to-end ratios on a real protocol, warm
+and cold side by side, are ``python scripts/harness_overhead.py``.
 """
 
 from __future__ import annotations
@@ -82,3 +85,35 @@ def test_harness_round_time(benchmark, impl, tmp_path):
     accs = benchmark(altbench if impl == "altbench" else plain)
     assert len(accs) == ROUNDS + 1
     assert accs == (plain() if impl == "altbench" else altbench())  # the two loops agree
+
+
+COLD = dict(dataset="breast_cancer", method="logreg", strategy="margin", initial=20, rounds=20, seeds=1)
+
+
+@pytest.mark.parametrize("impl", ["altbench", "plain"])
+def test_cold_call(benchmark, impl, tmp_path):
+    """A whole cold call: ``altbench run … --no-report`` against the minimal loop as its own process
+    (same grid, same seeds; the side-by-side ratio is ``python scripts/harness_overhead.py``)."""
+    import argparse
+    import json
+    import subprocess
+    import sys
+
+    s, args, calls = script(), argparse.Namespace(**COLD), iter(range(10**6))
+    side = [f"--{k}={v}" for k, v in COLD.items()]
+    benchmark.extra_info.update(COLD)
+
+    def altbench() -> list[float]:
+        out = tmp_path / f"cold{next(calls)}"
+        subprocess.run([sys.executable, "-m", "altbench", "run", *s.cli_overrides(args, str(out))], check=True,
+                       capture_output=True)
+        return RunStore(out).read_results().sort_values("round").accuracy.tolist()
+
+    def plain() -> list[float]:
+        proc = subprocess.run([sys.executable, s.__file__, "--part", "cold-minimal", *side], check=True,
+                              capture_output=True, text=True)
+        return json.loads(proc.stdout.strip().splitlines()[-1])["accuracy"]["0"]
+
+    accs = benchmark.pedantic(altbench if impl == "altbench" else plain, rounds=3, iterations=1)
+    assert len(accs) == COLD["rounds"] + 1
+    assert accs == (plain() if impl == "altbench" else altbench())  # the same grid, the same numbers
