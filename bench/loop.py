@@ -242,12 +242,13 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
                **metric_registry.evaluate(pred, y_test, dataset.n_classes, lambda: checked_test_proba(
                    model, X_test, len(y_test), dataset.n_classes, f"method {method_name!r}", f" in round {r}")),
                "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0, "train_loss": train_loss_of(model)}
-        rec.update(probe.measure(model, in_pool, dataset.n_classes, f"method {method_name!r}", f" in round {r}"))
         rec.update(round_columns(model, val))  # n_validation, chosen: only with budget.validation > 0
+        probe.start_round()
+        unlabelled_at_fit = in_pool.copy()  # (n,)
         if target is not None:
             k = target - len(labelled)
             pool = np.flatnonzero(in_pool)
-            view = ModelView(model, X_train, labelled, y[labelled], method_name, al_round=r)
+            view = ModelView(model, X_train, labelled, y[labelled], method_name, al_round=r, observer=probe.observe)
             t1 = time.perf_counter()
             with naming_round(method_name, r):
                 picked = strategy(view, pool, k, streams.rng("query", r))
@@ -256,6 +257,8 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
             in_pool[picked] = False
             labelled = np.concatenate([labelled, picked])
             rec["queried"] = picked.tolist()
+        rec.update(probe.measure(model, unlabelled_at_fit, dataset.n_classes,  # reuses the strategy's predictions
+                                 f"method {method_name!r}", f" in round {r}"))
         records.append(rec)
         if on_round is not None:
             on_round(rec)

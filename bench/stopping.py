@@ -43,7 +43,8 @@ class Signals:
         """(R,) κ between round r's and round r−lag's predictions; NaN for r < lag."""
         out = np.full(len(self.pred), np.nan)
         for r in range(lag, len(self.pred)):
-            out[r] = cohen_kappa(self.pred[r - lag], self.pred[r])
+            a, b = both_measured(self.pred[r - lag], self.pred[r])
+            out[r] = cohen_kappa(a, b) if len(a) else np.nan
         return out
 
 
@@ -122,8 +123,16 @@ class ClassificationChange:
 
     def __call__(self, s: Signals) -> int | None:
         changed = np.full(len(s.pred), np.inf)
-        changed[1:] = (s.pred[1:] != s.pred[:-1]).mean(1)
+        for r in range(1, len(s.pred)):
+            a, b = both_measured(s.pred[r - 1], s.pred[r])
+            changed[r] = float(np.mean(a != b)) if len(a) else np.nan
         return _first(changed <= self.max_changed)
+
+
+def both_measured(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) restricted to the stop rows predicted in both rounds (``stop_pred`` is -1 on labelled rows)."""
+    keep = (np.asarray(a) >= 0) & (np.asarray(b) >= 0)
+    return np.asarray(a)[keep], np.asarray(b)[keep]
 
 
 def f_agreement(old: np.ndarray, new: np.ndarray) -> float:
@@ -153,7 +162,8 @@ class PredictedChangeF:
     def __call__(self, s: Signals) -> int | None:
         change = np.full(len(s.pred), np.nan)
         for r in range(1, len(s.pred)):
-            change[r] = 1.0 - f_agreement(s.pred[r - 1], s.pred[r])
+            a, b = both_measured(s.pred[r - 1], s.pred[r])
+            change[r] = 1.0 - f_agreement(a, b) if len(a) else np.nan
         below = np.where(np.isnan(change), np.nan, (change <= self.threshold).astype(float))
         return _first(_windowed(below, self.window) == 1.0)
 

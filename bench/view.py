@@ -99,8 +99,10 @@ class ModelView:
     """
 
     def __init__(self, model: Model, X_pool: Any, labelled: IntArray, y_labelled: IntArray,
-                 method_name: str = "?", al_round: int | None = None):
+                 method_name: str = "?", al_round: int | None = None,
+                 observer: Callable[[IntArray, FloatArray], None] | None = None):
         self._model = model
+        self._observer = observer  # sees each checked predict_proba block (the loop's stop-set probe)
         self._X = X_pool
         self.labelled = np.asarray(labelled, dtype=np.int64)  # (n_lab,)
         self.y_labelled = np.asarray(y_labelled, dtype=np.int64)  # (n_lab,)
@@ -148,8 +150,11 @@ class ModelView:
         return np.concatenate([self._predict(idx[s:s + rows]) for s in range(0, len(idx), rows)])
 
     def _predict(self, idx: IntArray) -> FloatArray:
-        p = np.asarray(self._model.predict_proba(self._X[idx]), dtype=np.float64)
-        return self._finite(p, "probabilities", "predict_proba")
+        p = self._finite(np.asarray(self._model.predict_proba(self._X[idx]), dtype=np.float64),
+                         "probabilities", "predict_proba")
+        if self._observer is not None:
+            self._observer(idx, p)
+        return p
 
     def predict_proba_mc(self, idx: IntArray, n_samples: int, rng: np.random.Generator) -> FloatArray:
         """(n, C, T) probabilities under T stochastic forward passes (MC dropout)."""

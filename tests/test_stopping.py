@@ -98,7 +98,7 @@ def test_cohen_kappa_matches_scikit_learn_and_is_one_for_identical_constants():
 def test_signals_average_over_the_unlabelled_stop_rows_only():
     p = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]])
     sig = signals_of(p, np.array([True, False, True]))
-    assert sig["stop_pred"] == [0, 0, 1]
+    assert sig["stop_pred"] == [0, -1, 1]  # labelled rows are not predicted
     assert sig["stop_max_conf"] == pytest.approx((0.5 + 0.8) / 2)
     assert sig["stop_entropy"] == pytest.approx((np.log(2) - 0.2 * np.log(0.2) - 0.8 * np.log(0.8)) / 2)
     assert signals_of(p, np.zeros(3, bool))["stop_max_conf"] is None
@@ -198,3 +198,34 @@ def test_altbench_list_stopping_names_every_criterion_with_its_paper(capsys):
     assert BUILTIN <= set(lines)
     for name in BUILTIN:
         assert re.search(r"\b(19|20)\d\d\b", lines[name]), f"{name} cites no paper: {lines[name]}"
+
+
+def test_the_probe_reuses_the_strategys_predictions_and_gives_the_same_signals():
+    """An uncertainty strategy predicts the whole pool: the probe then predicts only the labelled stop rows,
+    and its signals equal a direct prediction of the whole stop set."""
+    ds = load_dataset("digits")
+    calls: list[int] = []
+
+    class Counting(LogReg):
+        def fit(self, X, y, **kw):
+            model = super().fit(X, y, **kw)
+            inner = model.predict_proba
+
+            def predict_proba(Xq):
+                calls.append(len(Xq))
+                return inner(Xq)
+
+            model.predict_proba = predict_proba
+            return model
+
+    budget = Budget(initial=20, query=10, total=40)
+    recs = run_active_learning(ds, Counting(), STRATEGIES.get("margin"), budget, Streams(3))
+    plain = run_active_learning(ds, LogReg(), STRATEGIES.get("margin"), budget, Streams(3))
+    for a, b in zip(recs, plain):
+        assert a["stop_pred"] == b["stop_pred"] and a["queried"] == b["queried"]
+        assert a["stop_max_conf"] == pytest.approx(b["stop_max_conf"], rel=1e-12)
+    n_stop, n_test, n_pool = len(recs[0]["stop_pred"]), len(ds.y_test), len(ds.y_train)
+    probe_calls = [c for c in calls if c != n_test and c < n_pool - 40]  # not the test set, not the pool
+    unlabelled_last = sum(p >= 0 for p in recs[-1]["stop_pred"])
+    assert probe_calls == [unlabelled_last]  # only the last round (no strategy) predicts the stop set itself
+    assert unlabelled_last < n_stop and -1 in recs[0]["stop_pred"]
