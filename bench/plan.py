@@ -37,7 +37,8 @@ def paired_power(n: int, effect: float, sd: float, alpha: float = 0.05) -> float
         return 1.0 if effect != 0 else float(alpha)
     df, nc = n - 1, abs(effect) / sd * np.sqrt(n)
     t_crit = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(t_crit, df, nc) + stats.nct.cdf(-t_crit, df, nc))
+    # lower tail P(T' < −t*) as P(T'(−λ) > t*): scipy's nct.cdf far in the lower tail returns NaN (λ ≳ 8)
+    return float(stats.nct.sf(t_crit, df, nc) + stats.nct.sf(t_crit, df, -nc))
 
 
 def seeds_needed(effect: float, sd: float, power: float = 0.8, alpha: float = 0.05,

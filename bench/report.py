@@ -52,6 +52,7 @@ class ReportOptions:
     metric: str = "aubc"  # per-run metric of the paired tests and ranks (a key of run_metric_labels())
     test: str = "t"  # decision test for marks and win/tie/loss: "t" or "wilcoxon"
     alpha: float = 0.05  # significance level (after Holm correction)
+    power_effect: float = 0.01  # true difference (metric units) the pairwise table's power column is for
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def _tables(df, summ, options: ReportOptions) -> Computed:
     """Every table of one results table, with the Friedman result and the comparisons behind them."""
     from altbench import stats, tables
     from altbench.metrics import curve_targets
+    from altbench.plan import pilot_differences
 
     vs_base = {m: stats.paired_comparisons(summ, m, options.baseline, options.alpha, options.test)
                for m in ("final_accuracy", "aubc", options.metric)}
@@ -149,7 +151,8 @@ def _tables(df, summ, options: ReportOptions) -> Computed:
     tabs = [tables.summary_table(summ, curve_targets(df, options.targets, options.baseline), vs_base,
                                  options.targets, options.baseline, options.test, options.alpha, threads),
             tables.pairwise_table(stats.paired_comparisons(summ, options.metric, None, options.alpha, options.test),
-                                  label, decision)]
+                                  label, decision, pilot_differences(summ, options.metric), options.power_effect,
+                                  options.alpha)]
     if len(vs_base[options.metric]):
         tabs.append(tables.wtl_table(stats.win_tie_loss(vs_base[options.metric]), options.baseline, label,
                                      decision))
@@ -232,8 +235,10 @@ def outputs_help() -> str:
 
 
 def add_report_options(parser) -> None:
-    """Add the ``altbench report`` options (targets, baseline, metric, test, alpha) and outputs to a parser."""
+    """Add the ``altbench report`` options (targets, baseline, metric, test, alpha, power effect) and outputs."""
     import argparse
+
+    from altbench.plan import _positive
 
     parser.description = outputs_help()
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -247,6 +252,9 @@ def add_report_options(parser) -> None:
     parser.add_argument("--test", default=d.test, choices=("t", "wilcoxon"),
                         help=f"paired test deciding marks and win/tie/loss (default {d.test})")
     parser.add_argument("--alpha", type=float, default=d.alpha, help=f"significance level (default {d.alpha})")
+    parser.add_argument("--power-effect", type=_positive, default=d.power_effect,
+                        help="true difference (metric units) the pairwise table's power column is computed for "
+                             f"(default {d.power_effect} = 1 pp)")
 
 
 def options_from_args(args) -> ReportOptions:
@@ -256,7 +264,8 @@ def options_from_args(args) -> ReportOptions:
     for t in targets:
         parse_target(t)  # fail early with a one-line message
     return ReportOptions(targets, getattr(args, "baseline", d.baseline), getattr(args, "metric", d.metric),
-                         getattr(args, "test", d.test), getattr(args, "alpha", d.alpha))
+                         getattr(args, "test", d.test), getattr(args, "alpha", d.alpha),
+                         getattr(args, "power_effect", d.power_effect))
 
 
 def report_command(args) -> str:
@@ -264,6 +273,7 @@ def report_command(args) -> str:
     parts = ["altbench report", str(args.results_dir)]
     d = ReportOptions()
     parts += [f"--target {t}" for t in (getattr(args, "targets", None) or [])]
-    parts += [f"--{k} {getattr(args, k)}" for k in ("baseline", "metric", "test", "alpha")
+    parts += [f"--{k.replace('_', '-')} {getattr(args, k)}"
+              for k in ("baseline", "metric", "test", "alpha", "power_effect")
               if getattr(args, k, getattr(d, k)) != getattr(d, k)]
     return " ".join(parts)

@@ -135,19 +135,46 @@ def summary_table(summ, targets_df, vs_random: dict, targets=("95%",), baseline:
 
 
 def pairwise_table(comp, metric_label: str = "AUBC",
-                   decision: str = "paired t-test over seeds, Holm-corrected, α = 0.05") -> Table:
-    """All strategy pairs: mean paired difference, Holm-adjusted p (t and Wilcoxon), outcome."""
+                   decision: str = "paired t-test over seeds, Holm-corrected, α = 0.05",
+                   diffs: dict | None = None, effect: float = 0.01, alpha: float = 0.05) -> Table:
+    """All strategy pairs: mean paired difference, Holm-adjusted p (t and Wilcoxon), outcome, and power.
+
+    diffs: {(dataset, method, a, b): (n,) per-seed differences a − b}
+    (:func:`altbench.plan.pilot_differences`); with it, a ``Power@<effect>pp``
+    column gives the power the two-sided paired t-test at ``alpha`` (per
+    comparison, before Holm) had to detect a fixed true difference ``effect``
+    (metric units; 0.01 = 1 pp) with these n seeds and the observed SD of the
+    differences (:func:`altbench.plan.achieved_power`).  Deliberately not
+    post-hoc power at the observed Δ: that "observed power" is a one-to-one
+    function of the p-value, so it adds nothing and cannot say whether a tie
+    was a real tie or too few seeds (a known fallacy; Hoenig & Heisey 2001,
+    "The abuse of power").  Low power at the stated effect says a tie means little.
+    """
     import pandas as pd
 
+    from altbench.plan import achieved_power
+
+    comp = comp.reset_index(drop=True)
     disp = pd.DataFrame({"Dataset": comp.dataset, "Method": comp.method, "A": comp.a, "B": comp.b,
                          "n": comp.n.astype(str),
                          f"Δ {metric_label} (pp)": [f"{100 * x:+.2f}" for x in comp.mean_diff],
                          "p (t, Holm)": [_p(x) for x in comp.p_t_holm],
                          "p (Wilcoxon, Holm)": [_p(x) for x in comp.p_wilcoxon_holm], "A vs B": comp.outcome})
+    nums = comp.copy()
+    note = f"Δ = mean over seeds of A − B. Holm correction within each dataset × method. A vs B: {decision}."
+    if diffs is not None:
+        pp = f"{100 * effect:g}pp"
+        d = [np.asarray(diffs.get((r.dataset, r.method, r.a, r.b), ()), dtype=np.float64)
+             for r in comp.itertuples(index=False)]
+        nums["sd_diff"] = [float(x.std(ddof=1)) if len(x) >= 2 else float("nan") for x in d]
+        nums["power"] = [achieved_power(x, alpha, effect) for x in d]
+        nums["power_effect"] = float(effect)
+        disp[f"Power@{pp}"] = ["—" if np.isnan(x) else f"{x:.2f}" for x in nums["power"]]
+        note += (f" Power@{pp}: power of a two-sided paired t-test at α = {alpha:g} (per comparison, before Holm) "
+                 f"to detect a true difference of {100 * effect:g} pp in {metric_label} with these n seeds and the "
+                 "observed SD of the per-seed differences (not at the observed Δ, which would only restate p).")
     return Table("pairwise", f"Paired per-seed comparisons of {metric_label} between strategies",
-                 disp.reset_index(drop=True), comp.reset_index(drop=True),
-                 note="Δ = mean over seeds of A − B. Holm correction within each dataset × method. "
-                      f"A vs B: {decision}.")
+                 disp.reset_index(drop=True), nums, note=note)
 
 
 def wtl_table(wtl, baseline: str = "random", metric_label: str = "AUBC",
