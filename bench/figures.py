@@ -46,10 +46,19 @@ def strategy_colours(names) -> dict[str, tuple]:
     return {n: s.colour for n, s in style_map(names).items()}
 
 
+def _below_legends(fig) -> float:
+    """Figure-fraction y under the panels and under any figure legend (a long legend can run below the
+    panels; the provenance footer then goes under it instead of across it)."""
+    fig.canvas.draw()
+    lows = [lg.get_window_extent().y0 / fig.bbox.height for lg in fig.legends]
+    return min([0.0, *lows]) - 0.005
+
+
 def save(fig, stem: Path, command: str) -> list[Path]:
     """Write ``stem``.png and ``stem``.pdf without timestamps; returns both paths."""
     plt, _ = _plt()
-    fig.text(0.99, 0.001, f"altbench: {command}", ha="right", va="bottom", fontsize=FONT_PT["footer"], color="0.45")
+    fig.text(0.99, _below_legends(fig), f"altbench: {command}", ha="right", va="top", fontsize=FONT_PT["footer"],
+             color="0.45")
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
     fig.savefig(png, dpi=150, bbox_inches="tight", metadata={"Software": None, "Description": command})
     fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None, "Subject": command})
