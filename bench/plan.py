@@ -169,25 +169,15 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive (AUBC units, e.g. 0.01), got {text}")
-    return value
-
-
 def register(subparsers) -> None:
     """Add ``altbench plan CONFIG --pilot DIR --effect 0.01 --power 0.8 [--alpha 0.05]``."""
+    from altbench.cli import _positive  # the CLI's one positive-number parser
+
     p = subparsers.add_parser("plan", help="seeds needed to detect a paired AUBC difference, from pilot runs")
     p.add_argument("config", nargs="?", type=Path, help="experiment YAML (default: bundled quickstart)")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. strategies=[random,margin]")
     p.add_argument("--pilot", type=Path, required=True, help="results directory of pilot runs of CONFIG")
-    p.add_argument("--effect", type=_positive, default=0.01, help="AUBC difference to detect (default 0.01)")
+    p.add_argument("--effect", type=_positive(float), default=0.01, help="AUBC difference to detect (default 0.01)")
     p.add_argument("--power", type=_fraction, default=0.8, help="target power (default 0.8)")
     p.add_argument("--alpha", type=_fraction, default=0.05, help="two-sided level per comparison (default 0.05)")
     from altbench.metric_registry import run_metric_labels  # every registered metric's final_* and aubc*

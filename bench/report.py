@@ -238,7 +238,7 @@ def add_report_options(parser) -> None:
     """Add the ``altbench report`` options (targets, baseline, metric, test, alpha, power effect) and outputs."""
     import argparse
 
-    from altbench.plan import _positive
+    from altbench.cli import _positive
 
     parser.description = outputs_help()
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -252,7 +252,7 @@ def add_report_options(parser) -> None:
     parser.add_argument("--test", default=d.test, choices=("t", "wilcoxon"),
                         help=f"paired test deciding marks and win/tie/loss (default {d.test})")
     parser.add_argument("--alpha", type=float, default=d.alpha, help=f"significance level (default {d.alpha})")
-    parser.add_argument("--power-effect", type=_positive, default=d.power_effect,
+    parser.add_argument("--power-effect", type=_positive(float), default=d.power_effect,
                         help="true difference (metric units) the pairwise table's power column is computed for "
                              f"(default {d.power_effect} = 1 pp)")
 

@@ -63,3 +63,18 @@ def plugin_dir(tmp_path: Path, monkeypatch, module: str, source: str) -> Path:
     monkeypatch.syspath_prepend(str(d))
     monkeypatch.setenv("PYTHONPATH", f"{d}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     return d
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``),
+    as the runner gives each of 2 workers on 2 cores: tiny ops slow down many-fold when threads
+    outnumber free cores.  The previous count is restored afterwards."""
+    import torch
+
+    from altbench.device import configure_worker
+
+    before = torch.get_num_threads()
+    configure_worker(1)
+    yield
+    configure_worker(before)

@@ -16,7 +16,6 @@ from altbench import adapt_objectives
 from altbench.adapt import AdaptCache, Mlm, SimCse, adapt_pool, adapter_config, load_adapted
 from altbench.backbones import make_backbone
 from altbench.config import resolve_plugin
-from altbench.device import configure_worker
 from altbench.methods import prepare_inputs
 from altbench.registry import METHODS
 from altbench.seeds import Streams
@@ -24,12 +23,7 @@ from altbench.seeds import Streams
 FAST = {"steps": 4, "batch_size": 8, "lr": 1e-3}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from altbench.backbones.hf_files import HfModelError
 from altbench.cache import FeatureCache
 from altbench.config import load_experiment
 from altbench.datasets import Dataset
-from altbench.device import configure_worker
 from altbench.methods.finetune import Finetune
 from altbench.methods.transfer import LinearProbe
 from altbench.strict import ConfigError
@@ -36,12 +35,7 @@ LABELS = np.array([0, 1, 0, 0, 1, 0, 1, 1])
 SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 def seeded_weights_(model: torch.nn.Module, seed: int) -> None:

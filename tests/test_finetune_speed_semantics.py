@@ -18,7 +18,6 @@ import torch
 
 from altbench.backbones.text import MiniLmEncoder, minilm_path
 from altbench.backbones.tokens import TokenCache, pretrained_copy, tokenizer_at
-from altbench.device import configure_worker
 from altbench.methods.finetune import Finetune, as_model, encode_rows
 from altbench.methods.nets import EncoderClassifier, HeadNet
 from altbench.methods.torch_model import batched
@@ -39,12 +38,7 @@ TEXTS = np.asarray([
 ], dtype=object)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 @pytest.fixture(scope="module")

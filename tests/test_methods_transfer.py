@@ -9,10 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from altbench.datasets import Dataset
-from altbench.device import configure_worker
 from altbench.registry import METHODS
 from altbench.train import TrainConfig
 
@@ -40,14 +38,7 @@ def trec_slice(n_train: int, n_test: int) -> Dataset:
     return Dataset("trec6-slice", "text", Xtr[i], ytr[i], Xte[j], yte[j], tuple(map(str, range(6))))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread, as the runner gives each of 2 workers on 2 cores
-    (tiny ops slow down many-fold when threads outnumber free cores)."""
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from _tiny_bert import pool_dataset, tiny_bert, use_tiny_minilm
 from altbench import adapt_objectives
 from altbench.adapt import Mlm, slanted_triangular
 from altbench.config import PluginSpec, RunConfig, resolve_plugin
-from altbench.device import configure_worker
 from altbench.loop import Budget
 from altbench.methods import prepare_inputs, ulmfit
 from altbench.methods.ulmfit import ULMFIT_LM, Ulmfit
@@ -27,12 +26,7 @@ STAGE3 = {"backbone_params": {"max_length": 16}, "train": TrainConfig(epochs=4, 
           "min_steps": 1, "head_lr": 1e-2, "lm": LM}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 @pytest.fixture

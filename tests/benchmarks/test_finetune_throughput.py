@@ -17,7 +17,6 @@ import torch
 
 from conftest import load_script
 
-from altbench.device import configure_worker
 
 N_ROWS, MIN_STEPS = 32, 8
 
@@ -27,12 +26,7 @@ def script():
     return load_script("finetune_profile")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_worker(1)
-    yield
-    configure_worker(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
 
 
 @pytest.fixture(scope="module")
