@@ -40,11 +40,6 @@ def prestart(name: str, preload: tuple[str, ...] = RUN_BASE) -> None:
         hook(preload)
 
 
-def executor(name: str):
-    """Register an executor under ``name`` (same as ``@EXECUTORS.register(name=...)``)."""
-    return EXECUTORS.register(name=name)
-
-
 @EXECUTORS.register(name="local")
 @contextlib.contextmanager
 def local(n_jobs: int, threads: int, **_: Any) -> Iterator[Callable]:

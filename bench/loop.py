@@ -157,6 +157,18 @@ def train_loss_of(model: Any) -> float | None:
     return None if loss is None else float(loss)
 
 
+def fit_extras(method: Any, X_train: Any, y: np.ndarray, in_pool: np.ndarray, val: np.ndarray) -> dict:
+    """The optional ``fit`` inputs a method declares: ``pool=`` the unlabelled train rows
+    (``uses_pool``, e.g. self-training) and ``validation=(X_val, y_val)`` (``uses_validation``,
+    the tuning wrapper).  Labels of the pool are never passed."""
+    extras: dict = {}
+    if getattr(method, "uses_pool", False):
+        extras["pool"] = X_train[in_pool]
+    if getattr(method, "uses_validation", False):
+        extras["validation"] = (X_train[val], y[val])
+    return extras
+
+
 def check_dataset(ds: Dataset) -> None:
     """Reject data the loop cannot use, with a one-line reason."""
     n, m = len(ds.y_train), len(ds.y_test)
@@ -204,7 +216,7 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
 
     inputs = functools.cache(lambda: prepare_inputs(method, dataset, streams))  # early only for a cold start
     labelled = initial_labelled(y, budget, streams.rng("initial"), lambda: start_features(inputs()[0], dataset))
-    from altbench.validation import draw_validation, fit_extras, round_columns, training_sizes  # late, as above
+    from altbench.validation import draw_validation, round_columns, training_sizes  # late, as above
 
     val = draw_validation(n, labelled, budget.validation, lambda: streams.rng("validation"))  # (K,) never queried
     sizes = training_sizes(budget, len(labelled))  # training labels per round (validation ones excluded)
@@ -233,8 +245,7 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
         with naming_round(method_name, r):
             model = method.fit(X_train[labelled], y[labelled], n_classes=dataset.n_classes,
                                rng_init=streams.rng("model", r), rng_order=streams.rng("order", r),
-                               **({"pool": X_train[in_pool]} if getattr(method, "uses_pool", False) else {}),
-                               **fit_extras(method, X_train, y, val))
+                               **fit_extras(method, X_train, y, in_pool, val))
         fit_s = time.perf_counter() - t0
         pred = predict_test_labels(model, X_test, len(y_test), dataset.n_classes,
                                    f"method {method_name!r}", f" in round {r}")

@@ -32,7 +32,7 @@ import numpy as np
 
 from altbench.loop import Budget, BudgetError
 
-__all__ = ["check_budget", "draw_validation", "fit_extras", "round_columns", "training_sizes"]
+__all__ = ["check_budget", "draw_validation", "round_columns", "training_sizes"]
 
 
 def training_sizes(budget: Budget, n_initial: int) -> list[int]:
@@ -58,13 +58,6 @@ def draw_validation(n: int, labelled: np.ndarray, k: int, rng_of) -> np.ndarray:
         raise BudgetError(f"budget.validation={k} exceeds the {len(rest)} train rows left after the initial "
                           "set; lower budget.validation")
     return np.sort(rng_of().choice(rest, size=k, replace=False)).astype(np.int64)
-
-
-def fit_extras(method: Any, X_train: Any, y: np.ndarray, val: np.ndarray) -> dict:
-    """``{"validation": (X_val, y_val)}`` for a method that declares ``uses_validation``, else {}."""
-    if not getattr(method, "uses_validation", False):
-        return {}
-    return {"validation": (X_train[val], y[val])}
 
 
 def round_columns(model: Any, val: np.ndarray) -> dict:

@@ -19,7 +19,6 @@ unless :func:`locate` is called for a hub id.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -146,11 +145,6 @@ def identity(folder: Path) -> str:
 @functools.lru_cache(maxsize=64)
 def _hash_files(root: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
     """Content hash; cached per (path, size, mtime) so a run hashes large weights once."""
-    h = hashlib.sha256()
-    for name, _, _ in stamp:
-        h.update(os.path.relpath(name, root).encode() + b"\0")
-        with open(name, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        h.update(b"\0")
-    return h.hexdigest()[:24]
+    from altbench.datasets.files import named_files_sha256
+
+    return named_files_sha256((os.path.relpath(name, root), Path(name)) for name, _, _ in stamp)[:24]

@@ -17,6 +17,7 @@ import shutil
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from altbench.atomic import atomic_open
 
@@ -114,9 +115,19 @@ def _download(url: str, target: Path) -> None:
         shutil.copyfileobj(r, out, 1 << 20)
 
 
+def named_files_sha256(files: Iterable[tuple[str, Path]]) -> str:
+    """One SHA-256 over named files, in the given order: name, NUL, the file's bytes (read in
+    1 MB blocks), NUL for each.  Raises the OSError of a file it cannot read."""
+    h = hashlib.sha256()
+    for name, path in files:
+        h.update(name.encode() + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def tree_sha256(root: Path, pattern: str = "*.txt") -> str:
     """One SHA-256 over every file matching ``pattern`` under ``root`` (relative path + bytes)."""
-    h = hashlib.sha256()
-    for p in sorted(root.rglob(pattern)):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return named_files_sha256((p.relative_to(root).as_posix(), p) for p in sorted(root.rglob(pattern)))

@@ -17,7 +17,6 @@ write instead.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from altbench.datasets import stratified_split
-from altbench.datasets.files import DataFileError
+from altbench.datasets.files import DataFileError, named_files_sha256
 
 DEFAULT_TEST_SIZE = 0.25  # fraction of train held out when there is no test file / split
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -247,17 +246,11 @@ def dataset_from_cache(name: str, cached, **info: Any):
 # ---------------------------------------------------------------- content hash
 def content_sha256(files: list[tuple[str, Path]]) -> str:
     """SHA-256 over (name, bytes) of every file a load reads, in the given order."""
-    h = hashlib.sha256()
-    for name, path in files:
-        h.update(name.encode() + b"\0")
-        try:
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-        except OSError as exc:
-            raise UserDataError(f"cannot read {path} ({type(exc).__name__}); check it exists and is readable") from None
-        h.update(b"\0")
-    return h.hexdigest()
+    try:
+        return named_files_sha256(files)
+    except OSError as exc:
+        raise UserDataError(f"cannot read {exc.filename} ({type(exc).__name__}); "
+                            "check it exists and is readable") from None
 
 
 def tree_files(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, Path]]:
