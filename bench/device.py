@@ -8,8 +8,11 @@ once: ``ALTBENCH_DEVICE`` if set, else CUDA, else MPS, else CPU.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+from typing import Iterator
 
 
 class _Torch:
@@ -60,15 +63,54 @@ def load_warning(wanted: int, load: float | None = None, n_cores: int | None = N
             "lower --jobs/--threads or wait")
 
 
-def configure_worker(threads: int) -> None:
-    """Pin torch (and BLAS through threadpoolctl) to ``threads`` threads."""
-    torch.set_num_threads(threads)
+def configure_worker(threads: int, with_torch: bool = True) -> None:
+    """Pin BLAS/OpenMP (threadpoolctl) and torch to ``threads`` threads.
+
+    torch is pinned when ``with_torch`` (imported if need be) or when it is already
+    loaded; a run whose plugins do not use torch passes False and never imports it
+    (its BLAS is pinned all the same, see :func:`torch_threads`; a torch imported
+    later anyway is pinned by :func:`late_imports_pinned`).
+    """
+    _configured[:] = [int(threads)]
+    if with_torch or "torch" in sys.modules:
+        torch.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(threads)
     except ImportError:  # pragma: no cover - scikit-learn always brings it
         pass
+
+
+@contextlib.contextmanager
+def late_imports_pinned(threads: int) -> Iterator[None]:
+    """``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` = ``threads`` inside the block (restored after), so
+    that a torch first imported there (a run whose plugins' modules do not declare torch, e.g. a
+    wrapper method with a torch base) starts with that many threads (at most the cores)."""
+    old = {k: os.environ.get(k) for k in LATE_ENV}
+    os.environ.update(dict.fromkeys(LATE_ENV, str(int(threads))))
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+LATE_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # read by torch's (and OpenMP's) start-up
+
+
+def torch_threads() -> int:
+    """torch's thread count: asked of torch when it is loaded, else the count :func:`configure_worker`
+    set for this process (what torch gets if it is pinned), else torch's default (it imports torch)."""
+    if "torch" in sys.modules or not _configured:
+        return int(torch.get_num_threads())
+    return _configured[0]
+
+
+_configured: list[int] = []  # [threads] of the last configure_worker call in this process
 
 
 @functools.cache

@@ -7,6 +7,17 @@ numbers (CPU model, machine, BLAS kernels and versions, torch's CPU capability
 and the numeric libraries' versions), so two run records with the same
 ``hardware_id`` are expected to give byte-identical results.  Thread counts
 are recorded but left out of the id.
+
+torch's part (:func:`torch_kernels`) is asked of torch in a process that has
+loaded it; a process that has not (a scikit-learn run) never imports torch
+(1.5 s) for it: it reads the same two values from a per-machine cache file,
+filled once by a probe process (``python -c`` importing torch) under a file
+lock and keyed by torch version, CPU model and flags, Python executable and
+``ATEN_CPU_CAPABILITY``; the driver of a torch-free grid starts that probe
+in the background at start (:func:`prefetch_torch_kernels`).  The values, and
+so ``hardware_id``, are the same on both paths.  Loaded libraries are listed
+as loaded: torch's own OpenMP runtime appears in ``hardware["blas"]`` only in
+processes that load torch (``hardware_id`` reads the BLAS entries only).
 """
 
 from __future__ import annotations
@@ -14,9 +25,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 import re
 import subprocess
+import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -27,13 +41,15 @@ BLAS_KEYS = ("user_api", "internal_api", "prefix", "version", "num_threads", "th
 
 
 def provenance(threads: int) -> dict:
-    """Library versions, git commit, host, threads and hardware of this process (for the run record)."""
-    import torch
+    """Library versions, git commit, host, threads and hardware of this process (for the run record).
+    ``torch_threads``: torch's count, or in a run that never loads torch the count its BLAS was
+    pinned to (what torch gets there: :func:`altbench.device.torch_threads`)."""
+    from altbench.device import torch_threads
 
     hw = hardware()
     return {"versions": library_versions(), "python": platform.python_version(), "git_commit": git_commit(),
             "host": platform.node(), "platform": platform.platform(),
-            "torch_threads": torch.get_num_threads(), "threads_requested": threads,
+            "torch_threads": torch_threads(), "threads_requested": threads,
             "hardware": hw, "hardware_id": hardware_id(hw)}
 
 
@@ -81,14 +97,19 @@ def _ask_git() -> str | None:
 
 def cpu_model() -> str:
     """``model name`` from /proc/cpuinfo, else ``platform.processor()``, else ""."""
+    return _cpuinfo("model name") or platform.processor() or ""
+
+
+def _cpuinfo(key: str) -> str:
+    """The first ``key`` line's value in /proc/cpuinfo, or "" (no such file or line)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(key):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or ""
+    return ""
 
 
 def blas_libraries() -> list[dict]:
@@ -102,12 +123,109 @@ def blas_libraries() -> list[dict]:
 
 
 def torch_kernels() -> dict:
-    """torch's CPU kernel dispatch level (e.g. AVX512) and its BLAS build."""
+    """torch's CPU kernel dispatch level (e.g. AVX512) and its BLAS build, without importing torch
+    into a process that has not (the cached probe, :func:`cached_torch_kernels`)."""
+    if "torch" in sys.modules:
+        return loaded_torch_kernels()
+    return cached_torch_kernels()
+
+
+def loaded_torch_kernels() -> dict:
+    """{"cpu_capability", "blas"} asked of torch itself (imports it)."""
     import torch
 
     capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: None)()
     blas = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
     return {"cpu_capability": capability, "blas": blas.group(1) if blas else None}
+
+
+KERNEL_KEYS = ("blas", "cpu_capability")
+PROBE = "import json; from altbench.provenance import loaded_torch_kernels as k; print(json.dumps(k()))"
+PROBE_TIMEOUT_S = 300.0
+
+
+def cached_torch_kernels() -> dict:
+    """:func:`loaded_torch_kernels` of a fresh process on this machine, probed once and cached
+    (``None`` values when torch is not installed).  Concurrent callers wait on the cache's lock
+    for the first one's probe; a cache directory that cannot be written only costs a probe per call."""
+    from altbench.atomic import CACHE_HINT, StorageError, atomic_write_bytes, exclusive_lock
+
+    if _versions(("torch",))["torch"] is None:
+        return dict.fromkeys(KERNEL_KEYS)
+    path = kernels_cache_path()
+    if (hit := _read_kernels(path)) is not None:
+        return hit
+    try:
+        with exclusive_lock(path.with_suffix(".lock"), CACHE_HINT):
+            if (hit := _read_kernels(path)) is not None:  # another process probed meanwhile
+                return hit
+            value = _probe_kernels()
+            atomic_write_bytes(path, json.dumps(value, sort_keys=True).encode(), CACHE_HINT)
+            return value
+    except StorageError:
+        return _probe_kernels()
+
+
+def kernels_cache_path() -> Path:
+    """The cache file of this machine's torch kernels: in ``$ALTBENCH_CACHE_DIR``, else the user
+    cache directory (``~/.cache/altbench``); its name hashes everything the values depend on."""
+    key = {"torch": _versions(("torch",))["torch"], "cpu": cpu_model(), "flags": _cpuinfo("flags"),
+           "python": sys.executable, "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY")}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    env = os.environ.get("ALTBENCH_CACHE_DIR")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        import platformdirs
+
+        root = Path(platformdirs.user_cache_dir("altbench"))
+    return root / f"torch-kernels-{digest}.json"
+
+
+def _read_kernels(path: Path) -> dict | None:
+    """The cached values, or None when the file is missing or not a cache entry."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(value, dict) and sorted(value) == list(KERNEL_KEYS) \
+        and all(v is None or isinstance(v, str) for v in value.values())
+    return value if ok else None
+
+
+def _probe_kernels() -> dict:
+    """:func:`loaded_torch_kernels` of a fresh Python process (it imports torch, this one does not)."""
+    try:
+        out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                             timeout=PROBE_TIMEOUT_S)
+        value = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        out, value = None, None
+    if not isinstance(value, dict) or sorted(value) != list(KERNEL_KEYS):
+        why = (out.stderr.strip().splitlines() or ["no output"])[-1] if out is not None else "it did not run"
+        raise RuntimeError(f"could not read torch's kernel info for the run record ({why}); "
+                           f"check that `{sys.executable} -c 'import torch'` works")
+    return value
+
+
+def prefetch_torch_kernels() -> threading.Thread | None:
+    """Start filling the kernel cache now, in a background thread of this process (the driver of a
+    grid whose runs will not load torch), so that its runs find it; None when nothing is to do."""
+    if "torch" in sys.modules or _versions(("torch",))["torch"] is None \
+            or _read_kernels(kernels_cache_path()) is not None:
+        return None
+    thread = threading.Thread(target=_quietly, args=(cached_torch_kernels,), name="altbench-torch-probe",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _quietly(fn) -> None:
+    """``fn()``, its errors left to whoever calls it next in the foreground (a run reports them)."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def hardware() -> dict:

@@ -12,12 +12,14 @@ checkpoint, then recorded as failed with the cause.  A :class:`StorageError`
 (disk full, read-only) stops the grid instead: it is no run's fault.
 
 Cold start: the run processes come from a fork server that imports what every
-run needs (:data:`~altbench.executors.RUN_BASE`, torch included: the run record's
-provenance reads it) plus what the grid's plugins name.  ``altbench run`` starts
-it before it parses the config and :func:`run_grid` before it scans the results
-directory, so those imports overlap the driver's own work; the driver itself
-never imports torch.  Trackers (TensorBoard, MLflow) are opened by the run's
-process (:mod:`altbench.tracking`).
+run needs (:data:`~altbench.executors.RUN_BASE`) plus what the grid's plugins
+name, and torch only when one of those plugins uses it (:func:`uses_torch`): a
+scikit-learn grid never imports torch, in the driver or in its runs (the run
+record's torch kernel fingerprint comes from a cached probe,
+:func:`altbench.provenance.torch_kernels`).  ``altbench run`` starts the server
+before it parses the config and :func:`run_grid` before it scans the results
+directory, so those imports overlap the driver's own work.  Trackers
+(TensorBoard, MLflow) are opened by the run's process (:mod:`altbench.tracking`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import functools
 import json
 import logging
 import resource
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,9 +39,10 @@ from altbench import supervise
 from altbench.atomic import StorageError
 from altbench.config import Experiment, RunConfig, build_plugin
 from altbench.datasets import load_dataset
-from altbench.executors import BASE_LATE, EXECUTORS, RUN_BASE, TORCH_LATE, prestart  # noqa: F401 (re-exported)
+from altbench.executors import (BASE_LATE, EXECUTORS, RUN_BASE, TORCH_LATE, TORCH_RUN,  # noqa: F401 (re-exported)
+                                _preload_all, plugin_modules, preload_for, prestart, uses_torch)
 from altbench.loop import run_active_learning
-from altbench.registry import DATASETS, METHODS, STRATEGIES
+from altbench.registry import METHODS, STRATEGIES
 from altbench.seeds import Streams
 from altbench.store import RunStore, provenance
 from altbench.tracking import check_trackers, tracked
@@ -129,20 +131,20 @@ def _claim_then(cfg: RunConfig, settings: RunSettings, fresh: bool, body) -> tup
 
 def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | None:
     """The run itself (its lock is held): None when finished, else the recorded one-line error."""
-    from altbench.device import configure_worker  # torch: imported by the run's process, not by `status`
+    from altbench.device import configure_worker, late_imports_pinned
 
-    configure_worker(settings.threads)
+    configure_worker(settings.threads, with_torch=uses_torch([cfg]))  # torch threads only for a torch run
     configure_logging(settings.log_level)
     store = RunStore(Path(settings.results_dir))
-    run_id = cfg.run_id
+    run_id, label = cfg.run_id, run_label(cfg)  # both hash the config: once per run, not per round
     started = datetime.now(timezone.utc).isoformat()
     done = store.checkpoint(run_id, fresh=fresh)
     try:
         with tracked(settings.trackers, cfg, settings.experiment) as track, _memory_limit(settings.memory_gb), \
-                watching(store.path(run_id, PHASE), run_label(cfg)):
+                watching(store.path(run_id, PHASE), label), late_imports_pinned(settings.threads):
             def on_round(rec: dict) -> None:
                 store.append_round(run_id, rec)
-                log.info("run %s round %d: %d labels, accuracy %.4f", run_label(cfg), rec["round"],
+                log.info("run %s round %d: %d labels, accuracy %.4f", label, rec["round"],
                          rec["n_labelled"], rec["accuracy"])
                 track(rec)
 
@@ -168,29 +170,6 @@ def _run_claimed(cfg: RunConfig, settings: RunSettings, fresh: bool) -> str | No
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
         store.fail(run_id, cfg.to_dict(), msg, traceback.format_exc())
         return msg
-
-
-def preload_for(runs) -> tuple[str, ...]:
-    """Modules a run's process starts with (imported once, by the fork server, 3 s saved per run):
-    the runner, what runs import late, and altbench's own plugin modules that ``runs`` use, with the
-    modules they name in ``PRELOAD`` (heavy ones they import only when fitting).  torch's late imports
-    come only if one of those modules uses torch, so a scikit-learn grid starts in ~1.5 s, not ~5 s."""
-    mods = {getattr(reg.get(spec.name), "__module__", None) for cfg in runs
-            for reg, spec in ((DATASETS, cfg.dataset), (METHODS, cfg.method), (STRATEGIES, cfg.strategy))}
-    own = sorted(m for m in mods if m and m.split(".")[0] == "altbench")
-    named = [x for m in own for x in getattr(sys.modules.get(m), "PRELOAD", ())]
-    torch = any("torch" in vars(sys.modules[m]) for m in own if m in sys.modules)
-    torch = torch or any(x.split(".")[0] == "torch" for x in named)
-    return tuple(dict.fromkeys((*RUN_BASE, *(TORCH_LATE if torch else ()), *own, *named)))
-
-
-@functools.cache
-def _preload_all() -> tuple[str, ...]:
-    """The preload of a run started without a grid's (``RunSettings.preload`` empty): every built-in plugin."""
-    from altbench.builtins import modules
-
-    builtin = {m for kind in ("methods", "strategies", "datasets") for m in modules(kind)}
-    return (*RUN_BASE, *TORCH_LATE, *sorted(builtin))
 
 
 def _task(item: tuple[RunConfig, RunSettings, bool]) -> tuple[str, str | None]:
@@ -249,6 +228,10 @@ def run_grid(exp: Experiment, *, force: bool = False, retry_failed: bool = False
     if force or any(not store.is_finished(r.run_id) for r in exp.runs):  # something to run: its processes'
         preload = preload_for(exp.runs)  # start-up imports begin now, beside the results scan below
         prestart(executor, preload)
+        if "torch" not in preload:  # runs without torch read its kernel info from a cache: fill it now
+            from altbench.provenance import prefetch_torch_kernels
+
+            prefetch_torch_kernels()
     from tqdm.auto import tqdm
 
     from altbench.device import load_warning, resolve_threads

@@ -20,7 +20,11 @@ Every measured process runs under this script, which adopts orphans
 server and run processes included) is counted.  Walls are the fastest of
 ``--repeat`` (cold sides alternate), as the cores may be shared; the load
 average is printed.  ``--out FILE`` also writes the report there.  Timings on a
-loaded machine are spoiled: re-run on a quiet one.
+loaded machine are spoiled: re-run on a quiet one.  A scikit-learn grid's
+processes never import torch; the first call on a machine (or after a torch
+upgrade) probes torch's kernel info once for the run records
+(:func:`altbench.provenance.cached_torch_kernels`), which the fastest wall and
+the median CPU leave out.
 
     python scripts/harness_overhead.py --out results/strategy_speed/harness_overhead.txt
     python scripts/harness_overhead.py --method logreg --rounds 300 --seeds 3
@@ -211,9 +215,17 @@ def report(args, mini: dict, alt: dict, cold_mini: dict, cold_alt: dict) -> list
                  f"(cold extra wall minus warm extra wall)")
     lines.append("targets (issue #12.4): ratio ≤ 1.3×, per-round overhead ≤ 2 ms; timings on a loaded machine "
                  "are spoiled, compare the load average with the cores")
+    lines.append(f"altbench's run processes import torch: {torch_in_runs(args)} (only grids whose plugins use it)")
     lines.append(f"accuracies identical: warm {mini['accuracy'] == alt['accuracy']}, "
                  f"cold {cold_mini['accuracy'] == cold_alt['accuracy'] == mini['accuracy']}")
     return lines
+
+
+def torch_in_runs(args) -> bool:
+    """Whether the grid's run processes start with torch (their fork server's preload)."""
+    from altbench.runner import preload_for
+
+    return "torch" in preload_for(experiment(args, "/nonexistent", [0], args.initial + 1).runs)
 
 
 def _median(xs: list[float]) -> float:
