@@ -189,7 +189,7 @@ def evaluate_stopping(df, criteria: dict | None = None):
     """
     import pandas as pd
 
-    criteria = criteria if criteria is not None else {n: STOPPING.get(n)() for n in STOPPING.names()}
+    criteria = criteria if criteria is not None else default_criteria()
     rows = []
     for run_id, g in df.sort_values(["run_id", "round"]).groupby("run_id", sort=True):
         sig, last = signals_of_run(g), g.iloc[-1]
@@ -198,6 +198,11 @@ def evaluate_stopping(df, criteria: dict | None = None):
         for name, crit in criteria.items():
             rows.append({**ident, "criterion": name, **_outcome(crit, sig, g)})
     return pd.DataFrame(rows)
+
+
+def default_criteria() -> dict:
+    """name → every registered criterion at its default parameters."""
+    return {n: STOPPING.get(n)() for n in STOPPING.names()}
 
 
 def _outcome(crit, sig: Signals | None, g) -> dict:
@@ -236,9 +241,12 @@ def stopping_table(per_run):
     return pd.DataFrame(rows)
 
 
-def stopping_markdown(table, header: str) -> str:
-    """GitHub Markdown of :func:`stopping_table`; cells without signals say "not recorded"."""
+def stopping_markdown(table, header: str, criteria: dict | None = None) -> str:
+    """GitHub Markdown of :func:`stopping_table`; cells without signals say "not recorded".  The note names
+    the ``criteria`` evaluated (default: every registered one) with their parameters."""
     from tabulate import tabulate
+
+    from altbench.stopping_summary import describe_criteria
 
     body = []
     for r in table.itertuples(index=False):
@@ -254,22 +262,28 @@ def stopping_markdown(table, header: str) -> str:
                     tablefmt="github", disable_numparse=True)
     note = ("Means over the seeds that recorded stopping signals. A criterion that never fires counts as "
             "stopping at the full budget (0 saved). Accuracy lost: final-budget accuracy minus accuracy "
-            "at the stop, in percentage points. Criteria: `altbench list stopping`.")
+            "at the stop, in percentage points. Criteria evaluated (`altbench show NAME` for the paper): "
+            f"{describe_criteria(criteria if criteria is not None else default_criteria())}.")
     return f"<!-- {header} -->\n# Stopping criteria, evaluated post hoc\n\n{text}\n\n{note}\n"
 
 
 def write_stopping(tables_dir, df, header: str) -> list:
-    """Write ``stopping.md`` and ``stopping.csv`` into ``tables_dir`` when any run recorded signals;
-    returns the paths written (none otherwise)."""
+    """Write ``stopping.md`` (the table, then its cross-setting summary), ``stopping.csv`` and
+    ``stopping_summary.csv`` into ``tables_dir`` when any run recorded signals; returns the paths written
+    (none otherwise)."""
     from pathlib import Path
 
+    from altbench.stopping_summary import summary_section
     from altbench.tables import to_csv
 
     if "stop_pred" not in df or df.stop_pred.isna().all():
         return []
-    table = stopping_table(evaluate_stopping(df))
-    out = [Path(tables_dir) / "stopping.md", Path(tables_dir) / "stopping.csv"]
+    per_run = evaluate_stopping(df)
+    table = stopping_table(per_run)
+    summary_md, summary = summary_section(table, per_run)
+    out = [Path(tables_dir) / n for n in ("stopping.md", "stopping.csv", "stopping_summary.csv")]
     out[0].parent.mkdir(parents=True, exist_ok=True)
-    out[0].write_text(stopping_markdown(table, header))
+    out[0].write_text(f"{stopping_markdown(table, header)}\n{summary_md}")
     out[1].write_text(to_csv(table, header))
+    out[2].write_text(to_csv(summary, header))
     return out

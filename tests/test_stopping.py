@@ -172,9 +172,10 @@ def test_old_runs_without_signals_load_and_say_not_recorded(real_runs, tmp_path)
     per_run = evaluate_stopping(df)
     assert not per_run[per_run.run_id == "old-1"].recorded.any()
     assert per_run[per_run.run_id != "old-1"].recorded.all()
-    md, csv = write_stopping(tmp_path / "t", df, "made by a test")
+    md, csv, summary = write_stopping(tmp_path / "t", df, "made by a test")
     text = md.read_text()
-    assert text.startswith("<!-- made by a test -->") and "not recorded" in text
+    assert text.startswith("<!-- made by a test -->") and "not recorded" in text and "## Across settings" in text
+    assert summary.name == "stopping_summary.csv" and summary.read_text().startswith("# made by a test")
     assert all(name in text for name in BUILTIN) and csv.read_text().startswith("# made by a test")
 
 
@@ -184,11 +185,13 @@ def test_report_writes_the_stopping_table_only_when_signals_exist(real_runs, tmp
     _, store = real_runs
     (store.root / "experiment.json").write_text(json.dumps({"name": "stop"}))
     names = {p.name for p in write_report(store.root, command="altbench report res")}
-    assert {"stopping.md", "stopping.csv"} <= names
+    assert {"stopping.md", "stopping.csv", "stopping_summary.csv"} <= names
+    assert "(report/tables/stopping.md)" in (store.root / "report.md").read_text()
     old = RunStore(tmp_path / "old")
     for i, s in enumerate(("margin", "random")):
         _old_run(old, f"old-{i}", s)
     assert not {"stopping.md", "stopping.csv"} & {p.name for p in write_report(old.root)}
+    assert "Stopping criteria" not in (old.root / "report.md").read_text()
 
 
 def test_altbench_list_stopping_names_every_criterion_with_its_paper(capsys):
