@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
 from altbench import plugin_params
 from altbench.loop import Budget
@@ -40,6 +40,10 @@ class BudgetModel(BaseModel):
     schedule: tuple[PositiveInt, ...] | None = Field(None, strict=False)  # YAML gives a list
     initial_strategy: str | dict = "random"  # cold-start selector: a name or {name: ..., params} (altbench.coldstart)
     validation: int = Field(0, ge=0)  # labelled validation rows bought from the pool, charged (altbench.validation)
+    cost_model: str | dict | None = None  # annotation cost per example: a name or {name: ..., params} (altbench.cost)
+    cost_total: float | None = Field(None, gt=0, allow_inf_nan=False)  # a budget in cost units (altbench.purchase)
+    cost_query: float | None = Field(None, gt=0, allow_inf_nan=False)  # cost allowance per round, with cost_total
+    cost_schedule: tuple[PositiveFloat, ...] | None = Field(None, strict=False)  # cumulative cost targets
 
 
 class ExperimentModel(BaseModel):
@@ -161,7 +165,8 @@ EXAMPLES = {  # what to write, for messages about a top-level or budget key
     "seeds": "5", "n_jobs": "2", "results_dir": "results/my_experiment", "budget": "{total: 200}",
     "budget.initial": "20", "budget.initial_per_class": "2", "budget.initial_all_classes": "true",
     "budget.query": "10", "budget.total": "200", "budget.schedule": "[50, 100, 200]",
-    "budget.initial_strategy": "kmeans", "budget.validation": "20",
+    "budget.initial_strategy": "kmeans", "budget.validation": "20", "budget.cost_model": "text_length",
+    "budget.cost_total": "500", "budget.cost_query": "50", "budget.cost_schedule": "[100, 200, 400]",
 }
 
 
@@ -288,9 +293,11 @@ def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Expe
     if model.results_dir is not None:
         check_path(model.results_dir, "results_dir", path.name)
     b = model.budget
-    if b.initial_per_class is None and b.initial > b.total and not b.schedule:
+    from altbench.purchase import is_cost_budget, resolve_cost_budget  # budgets in cost units
+
+    budget = resolve_cost_budget(Budget(**b.model_dump()), b.model_fields_set, path.name)
+    if b.initial_per_class is None and b.initial > b.total and not b.schedule and not is_cost_budget(budget):
         raise ConfigError(f"{path.name}: budget.initial={b.initial} exceeds budget.total={b.total}; raise total")
-    budget = Budget(**b.model_dump())
     if budget.initial_strategy != "random":  # late import: the selectors load scipy
         from altbench.coldstart import resolve_initial
 
@@ -299,10 +306,11 @@ def load_experiment(path: Path | None = None, overrides: list[str] = ()) -> Expe
 
     datasets = dataset_specs(model.datasets, path.name)
     from altbench.methods.tuning import resolve_method  # `tune` grids (altbench.validation checks the budget)
-    from altbench.validation import check_budget
+    from altbench.validation import check_budget, check_early_stop
 
     check_budget(budget, path.name)
     methods = [resolve_method(m, f"methods.{i}", budget.validation) for i, m in enumerate(model.methods)]
+    check_early_stop(methods, budget.validation, path.name)  # val_loss early stopping needs validation labels
     strats = [resolve_plugin(STRATEGIES, s, f"strategies.{i}") for i, s in enumerate(model.strategies)]
     runs = tuple(RunConfig(d, m, s, seed, budget)
                  for d in datasets for m in methods for s in strats for seed in seeds)

@@ -8,18 +8,22 @@ decide.  A cost model maps the train pool to (n,) positive costs:
 
 * ``constant``: ``cost`` per example (the usual label count, scaled);
 * ``text_length``: ``a + b · tokens`` (whitespace tokens of the raw text);
-* ``class_dependent``: a per-class table (``costs: {class name: cost}``,
-  ``default`` for the rest).  Honest note: it reads the true label, which is
-  known only *after* labelling, so strategies may not use it; it serves
-  post-hoc accounting only (``before_labelling = False``);
+* ``class_dependent``: a per-class table (``costs_by_class: {class name:
+  cost}``, ``default`` for the rest).  Honest note: it reads the true label,
+  which is known only *after* labelling, so neither a strategy nor a cost
+  budget may use it; it serves accounting only (``before_labelling = False``):
+  post hoc, or recorded per round beside a label budget;
 * ``column``: one cost per train row, read from a column of a table file
   (CSV/TSV/JSONL/Parquet) whose rows align with the train pool, e.g. the
   train file of a ``files`` dataset given with an explicit ``test:`` file.
 
 Post hoc, :func:`cost_curve` turns a finished run's rounds into (cumulative
 cost, score) and :func:`cost_aubc` integrates score over cost (the AUBC of
-Zhan et al. 2021 with cost on the x axis).  Budgets in cost units (the
-loop stopping at a total cost) are not implemented: budgets count labels.
+Zhan et al. 2021 with cost on the x axis).  ``budget.cost_model`` records
+every round's cumulative cost in the results (``cost`` column), and
+``budget.cost_total`` / ``cost_query`` / ``cost_schedule`` make the loop buy
+by cost instead of by count (:mod:`altbench.purchase`); ``altbench report``
+then draws the cost curves and AUBC over cost (:mod:`altbench.cost_report`).
 """
 
 from __future__ import annotations
@@ -79,7 +83,7 @@ class TextLength:
 @COST_MODELS.register(name="class_dependent")
 @dataclass(frozen=True)
 class ClassDependent:
-    """A cost per true class (``costs: {class name: cost}``); known only after labelling: accounting only."""
+    """A cost per true class (``costs_by_class: {class name: cost}``); known only after labelling: accounting only."""
 
     before_labelling: ClassVar[bool] = False
     costs_by_class: dict[str, float] = field(default_factory=dict)  # class name → cost of one label
@@ -188,8 +192,12 @@ def _rounds(records: Any) -> list[dict]:
 def cost_aubc(cum_cost: np.ndarray, score: np.ndarray) -> float:
     """Normalised area under score against cumulative cost (Zhan et al. 2021's AUBC, cost on x).
 
-    cum_cost, score: (R,) with cum_cost increasing; the mean height of the curve.
+    cum_cost, score: (R,) with cum_cost non-decreasing; the mean height of the curve (for a curve
+    that spent nothing after its first point, the mean of its scores).
     """
+    cum_cost = np.asarray(cum_cost, dtype=np.float64)
+    if len(cum_cost) > 1 and cum_cost[-1] == cum_cost[0]:
+        return float(np.mean(score))
     return normalised_aubc(cum_cost, score)
 
 

@@ -90,7 +90,7 @@ def log_ticks(lo: float, hi: float) -> list[int]:
     return sorted({int(lo), *ticks}) if len(ticks) < 3 else ticks
 
 
-def _x_axis(ax, n_labelled, log: bool, bottom: bool) -> None:
+def _x_axis(ax, n_labelled, log: bool, bottom: bool, label: str = "labelled examples") -> None:
     if log:
         from matplotlib.ticker import NullFormatter
 
@@ -98,7 +98,7 @@ def _x_axis(ax, n_labelled, log: bool, bottom: bool) -> None:
         ax.set_xticks(log_ticks(float(np.min(n_labelled)), float(np.max(n_labelled))))
         ax.xaxis.set_major_formatter("{x:.0f}")
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(("labelled examples (log scale)" if log else "labelled examples") if bottom else "")
+    ax.set_xlabel((f"{label} (log scale)" if log else label) if bottom else "")
 
 
 def _legend(fig, plt, styles: dict, names) -> None:
@@ -118,22 +118,24 @@ def _markevery(n_points: int) -> int:
     return max(1, n_points // 8)
 
 
-def learning_curves(bands, stem: Path, command: str, ylabel: str = "test accuracy", styles=None) -> list[Path]:
-    """Mean curve per strategy (+ CI band up to BAND_LIMIT strategies); bands: ``stats.curve_bands``."""
+def learning_curves(bands, stem: Path, command: str, ylabel: str = "test accuracy", styles=None,
+                    x: str = "n_labelled", xlabel: str = "labelled examples") -> list[Path]:
+    """Mean curve per strategy (+ CI band up to BAND_LIMIT strategies) against column ``x`` (labels, or
+    cumulative cost: ``cost_report.cost_bands``); bands: ``stats.curve_bands``."""
     plt, _ = _plt()
     names = sorted(bands.strategy.unique())
     styles = styles or style_map(names)
     panels = sorted(bands.groupby(["method", "dataset"]).groups)
     fig, axes, rows, cols = _grid(plt, len(panels), legend=True)
-    log, draw_bands = use_log_x(bands.n_labelled), len(names) <= BAND_LIMIT
+    log, draw_bands = use_log_x(bands[x]), len(names) <= BAND_LIMIT
     for i, ((m, d), ax) in enumerate(zip(panels, axes)):
         for s, g in bands[(bands.dataset == d) & (bands.method == m)].groupby("strategy", sort=True):
-            ax.plot(g.n_labelled, g["mean"], markevery=_markevery(len(g)), label=s, zorder=3 if s == REFERENCE
+            ax.plot(g[x], g["mean"], markevery=_markevery(len(g)), label=s, zorder=3 if s == REFERENCE
                     else 2, **styles[s].kwargs())
             if draw_bands:
-                ax.fill_between(g.n_labelled, g.ci_low, g.ci_high, color=styles[s].colour, alpha=0.15, lw=0)
+                ax.fill_between(g[x], g.ci_low, g.ci_high, color=styles[s].colour, alpha=0.15, lw=0)
         ax.set_title(f"{d} · {m}")
-        _x_axis(ax, bands.n_labelled, log, bottom=i >= len(panels) - cols)
+        _x_axis(ax, bands[x], log, bottom=i >= len(panels) - cols, label=xlabel)
         ax.set_ylabel(ylabel if i % cols == 0 else "")
     fig.tight_layout(rect=(0, 0, _panels_right(fig), 1))
     _legend(fig, plt, styles, names)

@@ -51,6 +51,12 @@ class Budget:
     initial_strategy: str | dict = field(default="random", metadata={"id": "if_set"})
     # labelled validation rows bought from the pool and charged to the sizes (altbench.validation; = ID_IF_SET)
     validation: int = field(default=0, metadata={"id": "if_set"})
+    # annotation cost (altbench.purchase; all = ID_IF_SET): the cost model, recorded per round as `cost`,
+    # and a budget in its units instead of labels (cost_total + cost_query, or cost_schedule)
+    cost_model: str | dict | None = field(default=None, metadata={"id": "if_set"})
+    cost_total: float | None = field(default=None, metadata={"id": "if_set"})  # stop once this much is spent
+    cost_query: float | None = field(default=None, metadata={"id": "if_set"})  # cost allowance per round
+    cost_schedule: tuple[float, ...] | None = field(default=None, metadata={"id": "if_set"})  # cumulative targets
 
     def sizes(self, n_initial: int) -> list[int]:
         """Labelled-set sizes at which the model is fitted and evaluated."""
@@ -200,7 +206,9 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
     signals ``stop_pred``, ``stop_max_conf``, ``stop_entropy`` measured on a
     fixed stop set (:mod:`altbench.stop_signals`); with ``budget.validation`` also
     ``n_validation`` and ``chosen`` (:mod:`altbench.validation`; ``n_labelled``
-    then counts the validation labels too).  A model that
+    then counts the validation labels too); with ``budget.cost_model`` also ``cost``,
+    the cumulative annotation cost of the labels held (:mod:`altbench.purchase`,
+    which also runs budgets in cost units).  A model that
     returns NaN/inf (probabilities, view outputs, training loss) fails the
     run with :class:`NonFiniteError`; other unusable test-set outputs with
     :class:`BadOutputError`.  ``resume``
@@ -216,29 +224,28 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
 
     inputs = functools.cache(lambda: prepare_inputs(method, dataset, streams))  # early only for a cold start
     labelled = initial_labelled(y, budget, streams.rng("initial"), lambda: start_features(inputs()[0], dataset))
-    from altbench.validation import draw_validation, round_columns, training_sizes  # late, as above
+    from altbench.validation import draw_validation, round_columns  # late, as above
 
     val = draw_validation(n, labelled, budget.validation, lambda: streams.rng("validation"))  # (K,) never queried
-    sizes = training_sizes(budget, len(labelled))  # training labels per round (validation ones excluded)
-    if sizes[-1] + len(val) > n:
-        raise BudgetError(f"budget asks for {sizes[-1] + len(val)} labels but dataset {dataset.name!r} has {n} "
-                          "training examples; lower budget.total")
+    from altbench.purchase import round_plan  # late, as above
+
+    plan = round_plan(budget, dataset, labelled, val)  # what each round buys: labels, or a cost allowance
     records = [dict(r) for r in resume]
     for r, rec in enumerate(records):
-        if rec.get("round") != r or rec.get("n_labelled") != sizes[r] + len(val) or r >= len(sizes):
+        if rec.get("round") != r or r >= plan.n_rounds or not plan.matches(r, rec, labelled):
             raise ValueError(f"checkpoint round {r} does not match this run's budget; delete the run's .jsonl")
         labelled = np.concatenate([labelled, np.asarray(rec["queried"], dtype=np.int64)])
     in_pool = np.ones(n, dtype=bool)
     in_pool[labelled] = False
     in_pool[val] = False
-    if len(records) == len(sizes):
+    if len(records) == plan.n_rounds:
         return records
     X_train, X_test = inputs()
     y_test = np.asarray(dataset.y_test, dtype=np.int64)
     probe = StopProbe(X_train, n, streams.rng("stopset"))  # stopping signals' fixed stop set
     if hasattr(strategy, "for_pool"):  # a wrapper needing facts known before labelling (costs), never labels
         strategy = strategy.for_pool(dataset.X_train)
-    for r, target in enumerate(sizes[1:] + [None]):
+    for r in range(plan.n_rounds):
         if r < len(records):
             continue
         t0 = time.perf_counter()
@@ -254,17 +261,18 @@ def run_active_learning(dataset: Dataset, method: Any, strategy: Callable, budge
                    model, X_test, len(y_test), dataset.n_classes, f"method {method_name!r}", f" in round {r}")),
                "queried": [], "fit_seconds": fit_s, "query_seconds": 0.0, "train_loss": train_loss_of(model)}
         rec.update(round_columns(model, val))  # n_validation, chosen: only with budget.validation > 0
+        rec.update(plan.columns(labelled))  # cost: only with budget.cost_model
         probe.start_round()
         unlabelled_at_fit = in_pool.copy()  # (n,)
-        if target is not None:
-            k = target - len(labelled)
+        if r + 1 < plan.n_rounds:
+            k = plan.ask(r, labelled, in_pool)  # a cost budget: as many as the round's allowance could buy
             pool = np.flatnonzero(in_pool)
             view = ModelView(model, X_train, labelled, y[labelled], method_name, al_round=r, observer=probe.observe)
             t1 = time.perf_counter()
             with naming_round(method_name, r):
-                picked = strategy(view, pool, k, streams.rng("query", r))
+                picked = strategy(view, pool, k, streams.rng("query", r)) if k else np.zeros(0, dtype=np.int64)
             rec["query_seconds"] = time.perf_counter() - t1
-            picked = check_picks(picked, in_pool, k, strategy_name)
+            picked = plan.buy(r, check_picks(picked, in_pool, k, strategy_name), labelled)  # in query order
             in_pool[picked] = False
             labelled = np.concatenate([labelled, picked])
             rec["queried"] = picked.tolist()

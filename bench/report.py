@@ -38,6 +38,8 @@ OUTPUTS = (  # (path, what it is): the layout written, shown by `altbench report
     ("report/figures/transfer.{png,pdf}", "test error by transfer method (when methods are compared)"),
     ("report/figures/penalty.{png,pdf}", "pairwise penalty matrix with colour bar"),
     ("report/figures/cd.{png,pdf}", "critical-difference diagram (>= 5 settings and >= 3 strategies)"),
+    ("report/figures/curves_cost.{png,pdf}", "accuracy vs cumulative annotation cost (runs with a cost column)"),
+    ("report/tables/cost.{md,tex,csv}, curves_cost.csv", "final cost and AUBC over cost; the cost curves' numbers"),
     ("report/paper/{abstract,statistics,experiments,appendix}.tex", "the paper's prose, generated from the results"),
     ("report/references.bib", "BibTeX of the datasets, strategies, methods and statistics used"),
 )
@@ -84,7 +86,7 @@ def _write(path: Path, text: str, out: list[Path]) -> None:
 def write_report(results_dir: Path, command: str | None = None,
                  options: ReportOptions = ReportOptions()) -> list[Path]:
     """Write all tables (Markdown, LaTeX, CSV), figures (PNG, PDF) and paper pieces; returns the paths written."""
-    from altbench import paper_text, stats, tables
+    from altbench import cost_report, paper_text, stats, tables
     from altbench.metrics import require_round_metric, run_summaries
     from altbench.store import RunStore
 
@@ -98,8 +100,10 @@ def write_report(results_dir: Path, command: str | None = None,
         raise ValueError(f"report metric {options.metric!r} unknown; use one of {', '.join(labels)}")
     require_round_metric(df, options.metric)  # results written before that metric existed lack its column
     require_higher_is_better(options.metric)  # the paired tests, marks and ranks assume it
-    summ = run_summaries(df, options.targets, options.baseline)
+    summ = cost_report.add_cost_summaries(df, run_summaries(df, options.targets, options.baseline))
     done = _tables(df, summ, options)
+    if "aubc_cost" in summ:  # runs with budget.cost_model: AUBC over annotation cost
+        done.tables.append(cost_report.cost_table(summ))
     out: list[Path] = []
     tdir = results_dir / "report" / "tables"
     for t in done.tables:
@@ -115,6 +119,7 @@ def write_report(results_dir: Path, command: str | None = None,
     from altbench.stopping import write_stopping
 
     out += write_stopping(tdir, df, header)  # stopping.md/.csv, only when runs recorded the stopping signals
+    out += cost_report.write_cost_curves(results_dir / "report", df, header, made_by, options.baseline)
     out += _figures(results_dir / "report" / "figures", bands, deltas, done, options, made_by)
     _write(results_dir / "table.md", f"# {results_dir.name}: {done.tables[0].title}\n\n"
            f"Regenerate with `{command}`. Full report: report.md.\n\n"
@@ -200,7 +205,8 @@ def _figures(fdir: Path, bands: dict, deltas, done: Computed, options: ReportOpt
 FIGURE_CAPTIONS = {  # figure stem → caption in report.md (the paper's captions: altbench.paper_text)
     "curves": "learning curves (accuracy)", "curves_macro_f1": "learning curves (macro-F1)",
     "delta": "difference to the baseline, paired by seed", "transfer": "transfer methods: test error vs labels",
-    "penalty": "pairwise penalty matrix", "cd": "critical-difference diagram"}
+    "penalty": "pairwise penalty matrix", "cd": "critical-difference diagram",
+    "curves_cost": "learning curves over cumulative annotation cost"}
 
 
 def _report_md(results_dir: Path, done: Computed, header: str, command: str, written: list[Path]) -> str:
@@ -212,6 +218,9 @@ def _report_md(results_dir: Path, done: Computed, header: str, command: str, wri
              "and its bibliography in `report/references.bib`.", ""]
     for t in done.tables:
         parts += [f"## {t.title}", "", tables.to_markdown(t, header), ""]
+    if any(p.name == "stopping.md" for p in written):  # only when runs recorded the stopping signals
+        parts += ["## Stopping criteria", "", "Every criterion post hoc, per cell and across settings: "
+                  "[report/tables/stopping.md](report/tables/stopping.md).", ""]
     parts += ["## Figures", ""]
     names = {p.relative_to(results_dir).as_posix() for p in written}
     for stem, caption in FIGURE_CAPTIONS.items():

@@ -274,7 +274,8 @@ class RunStore:
             if any(name in r for r in records):
                 columns += (name,)
                 schema = schema.append(pa.field(name, pa.float64()))
-        for col, kind in (("n_validation", pa.int64()), ("chosen", pa.string())):  # budget.validation runs only
+        for col, kind in (("n_validation", pa.int64()), ("chosen", pa.string()),  # budget.validation runs only
+                          ("cost", pa.float64())):  # budget.cost_model runs only
             if any(col in r for r in records):
                 columns += (col,)
                 schema = schema.append(pa.field(col, kind))
@@ -285,6 +286,7 @@ class RunStore:
         parquet = sink.getvalue().to_pybytes()
         meta = {**record_meta, "timings": {c: [r[c] for r in records] for c in TIMING_COLUMNS},
                 "train_loss": [r.get("train_loss") for r in records],
+                "train_steps": [r.get("train_steps") for r in records],  # optimizer steps per fit (torch methods)
                 "parquet_sha256": hashlib.sha256(parquet).hexdigest()}
         atomic_write_bytes(self.path(run_id, ".json"), json.dumps(meta, indent=1, sort_keys=True).encode())
         atomic_write_bytes(self.path(run_id, ".parquet"), parquet)

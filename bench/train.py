@@ -5,8 +5,10 @@ own learning rates, per-epoch schedules such as gradual unfreezing, per-step
 learning-rate schedules such as ULMFiT's slanted triangle, contrastive
 losses over pairs), never in the loop itself.  Mini-batch order comes from an
 explicit ``torch.Generator``.  The loop records the mean loss of the last
-epoch on the module (``module.train_loss_``) and stops with
-:class:`altbench.outputs.NonFiniteError` once the loss is NaN or inf.
+epoch on the module (``module.train_loss_``), the optimizer steps taken
+(``module.train_steps_``), and stops with :class:`altbench.outputs.NonFiniteError`
+once the loss is NaN or inf.  ``cfg.early_stop`` (off by default) ends a fit
+when a labelled-only loss stops improving (Prechelt 1998; :mod:`altbench.early_stop`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
+from altbench.early_stop import Validation, stopper_for
 from altbench.outputs import NonFiniteError
 from altbench.train_config import TrainConfig  # torch-free, so method configs resolve without torch
 
 
 def with_min_steps(cfg: TrainConfig, n: int, min_steps: int) -> TrainConfig:
     """``cfg`` with enough epochs for at least ``min_steps`` optimizer steps on n rows
-    (tiny labelled sets otherwise get a handful of updates)."""
+    (tiny labelled sets otherwise get a handful of updates); early stopping, if on,
+    never stops before ``min_steps`` either."""
     steps_per_epoch = -(-n // cfg.batch_size)
-    return dataclasses.replace(cfg, epochs=max(cfg.epochs, -(-min_steps // steps_per_epoch)))
+    stop = cfg.early_stop
+    if stop is not None:
+        stop = dataclasses.replace(stop, min_steps=max(stop.min_steps, min_steps))
+    return dataclasses.replace(cfg, epochs=max(cfg.epochs, -(-min_steps // steps_per_epoch)), early_stop=stop)
+
+
+def total_steps(net: nn.Module) -> int | None:
+    """Optimizer steps :func:`train` took on ``net`` and its submodules, summed (lp-ft: the head
+    alone, then the whole net); None when none of them was trained here."""
+    steps = [m.train_steps_ for m in net.modules() if getattr(m, "train_steps_", None) is not None]
+    return sum(steps) if steps else None
 
 
 EpochHook = Callable[[int, torch.optim.Optimizer], None]
@@ -46,6 +60,12 @@ def take_rows(X: Any, idx: torch.Tensor) -> Any:
 def call(module: nn.Module, inputs: Any) -> torch.Tensor:
     """``module(*inputs)`` for a tuple of inputs, else ``module(inputs)``."""
     return module(*inputs) if isinstance(inputs, tuple) else module(inputs)
+
+
+def forward_rows(module: nn.Module, X: Any, idx: torch.Tensor) -> torch.Tensor:
+    """The module's output for rows ``idx`` of X: tensors (or a tuple of them), or
+    a BatchEncoder that builds the inputs of those rows."""
+    return call(module, X(idx) if callable(X) else take_rows(X, idx))
 
 
 class LossLog:
@@ -93,7 +113,8 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
           on_epoch_start: EpochHook | None = None,
           loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
           lr_schedule: LrSchedule | None = None,
-          encode_batch: BatchEncoder | None = None) -> nn.Module:
+          encode_batch: BatchEncoder | None = None,
+          validation: Validation | None = None) -> nn.Module:
     """Fit ``module`` on (X, y) with AdamW and return it in eval mode.
 
     X: (n, ...) inputs already on the module's device, or a tuple of such
@@ -106,8 +127,13 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
     ``lr_schedule(step, total)`` multiplies each group's base lr (its lr when
     the optimizer was built) before every step.  Frozen parameters
     (``requires_grad=False``) get no gradient and AdamW skips them.
+    ``validation=(X_val, y_val)``: K labelled validation rows (tensors like X,
+    or a BatchEncoder over them, and (K,) targets) for ``cfg.early_stop`` with
+    ``monitor: val_loss``; nothing else reads them (never test rows).
     Sets ``module.train_loss_``: the mean step loss of the last epoch (None
-    with no steps); raises NonFiniteError when a step's loss is NaN or inf.
+    with no steps), ``module.train_steps_``: optimizer steps taken, and with
+    early stopping ``module.early_stop_``: the stopper (its ``checks`` and ``best``);
+    raises NonFiniteError when a step's loss is NaN or inf.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
     groups = list(param_groups) if param_groups is not None else [{"params": list(module.parameters())}]
@@ -117,6 +143,7 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
     steps_per_epoch = -(-n // cfg.batch_size)
     total, step = cfg.epochs * steps_per_epoch, 0
     log = LossLog(total)
+    stopper = stopper_for(cfg, validation, loss_fn, forward_rows)  # None: the fixed schedule
 
     def set_lr(step: int) -> None:
         if lr_schedule is not None:
@@ -142,7 +169,14 @@ def train(module: nn.Module, X: Any, y: torch.Tensor, cfg: TrainConfig, *,
             opt.step()
             log.add(loss)
             step += 1
+            if stopper is not None and stopper.after_step(module, step, loss):
+                break
         log.end_epoch()
+        if stopper is not None and stopper.after_epoch(module, step):
+            break
+    if stopper is not None:
+        stopper.finish(module, step)
+        module.early_stop_ = stopper
     module.eval()
-    module.train_loss_ = log.epoch_mean
+    module.train_loss_, module.train_steps_ = log.epoch_mean, step
     return module

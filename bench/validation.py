@@ -32,7 +32,7 @@ import numpy as np
 
 from altbench.loop import Budget, BudgetError
 
-__all__ = ["check_budget", "draw_validation", "round_columns", "training_sizes"]
+__all__ = ["check_budget", "check_early_stop", "draw_validation", "round_columns", "training_sizes"]
 
 
 def training_sizes(budget: Budget, n_initial: int) -> list[int]:
@@ -61,11 +61,14 @@ def draw_validation(n: int, labelled: np.ndarray, k: int, rng_of) -> np.ndarray:
 
 
 def round_columns(model: Any, val: np.ndarray) -> dict:
-    """The round's validation columns: {} without validation labels, else ``n_validation``
-    and, for a tuned model, ``chosen`` (its ``chosen_`` settings as sorted-key JSON)."""
+    """The round's validation columns: ``train_steps`` (the optimizer steps a torch fit took, early
+    stopping included; run record only, never the results file); without validation labels nothing
+    else, with them ``n_validation`` and, for a tuned model, ``chosen`` (its ``chosen_`` as sorted-key JSON)."""
+    steps = getattr(model, "train_steps_", None)
+    cols: dict = {} if steps is None else {"train_steps": int(steps)}
     if not len(val):
-        return {}
-    cols: dict = {"n_validation": int(len(val))}
+        return cols
+    cols["n_validation"] = int(len(val))
     chosen = getattr(model, "chosen_", None)
     if chosen is not None:
         cols["chosen"] = json.dumps(chosen, sort_keys=True, separators=(",", ":"))
@@ -82,3 +85,22 @@ def check_budget(budget: Budget, source: str) -> None:
     if k and last - k < n0:
         raise ConfigError(f"{source}: budget.validation={k} leaves {last - k} training labels of "
                           f"{last}, fewer than the initial set ({n0}); lower validation or raise total")
+
+
+def val_loss_settings(params: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of the ``early_stop`` settings inside resolved method ``params`` that monitor val_loss."""
+    if not isinstance(params, dict):
+        return []
+    found = [prefix + "early_stop"] if (params.get("early_stop") or {}).get("monitor") == "val_loss" else []
+    return found + [k for key, v in params.items() for k in val_loss_settings(v, f"{prefix}{key}.")]
+
+
+def check_early_stop(methods: list, k: int, source: str) -> None:
+    """A ConfigError (one line) when a method stops early on val_loss and ``budget.validation`` is 0."""
+    from altbench.strict import ConfigError
+
+    for i, spec in enumerate(methods):
+        keys = val_loss_settings(spec.params)
+        if keys and not k:
+            raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but budget.validation is 0; "
+                              "set budget.validation (e.g. budget.validation=20) or monitor: train_loss")

@@ -60,6 +60,10 @@ def total_rounds(budget, rounds: list[dict]) -> int:
     """Rounds the run will have: its budget's sizes from the initial set (the first round's labels when
     known, else ``budget.initial``)."""
     n0 = rounds[0]["n_labelled"] if rounds else budget.initial
+    if getattr(budget, "cost_total", None) is not None or getattr(budget, "cost_schedule", None) is not None:
+        from altbench.purchase import cost_targets  # a budget in cost units: from the initial set's cost
+
+        return len(cost_targets(budget, rounds[0]["cost"] if rounds and "cost" in rounds[0] else 0.0))
     return len(budget.sizes(n0))
 
 

@@ -13,7 +13,10 @@ least confidence, or an MC-dropout score) and c > 0 the cost model of
 ``constant``, ``text_length`` and ``column``; ``class_dependent`` is refused
 (it reads the true label).  Write
 ``{name: cost_aware, base: margin, cost: {name: text_length, a: 1, b: 0.1}}``.
-With the default ``constant`` cost the picks are the base's.
+With the default ``constant`` cost the picks are the base's.  Under a budget
+in cost units (``budget.cost_total``, :mod:`altbench.purchase`) give it the
+budget's ``cost_model``: the loop buys its picks in ranked order until the
+round's allowance is spent, so cheap informative examples stretch the budget.
 """
 
 from __future__ import annotations

@@ -47,16 +47,17 @@ def error_of(tmp_path, overrides=(), text=BASE) -> str:
 # ---------------------------------------------------------------- unknown keys, every level
 @pytest.mark.parametrize("override, expected", [
     ("methods=[{name: mlp, train: {epoch: 3}}]",  # the typo: used to keep epochs=60 silently
-     "methods.0 (mlp): no parameter 'train.epoch'; valid in train: batch_size, epochs, grad_clip, lr, "
-     "weight_decay; did you mean 'train.epochs'?"),
+     "methods.0 (mlp): no parameter 'train.epoch'; valid in train: batch_size, early_stop, epochs, grad_clip, "
+     "lr, weight_decay; did you mean 'train.epochs'?"),
     ("methods=[{name: mlp, hiden: [8]}]",
      "no parameter 'hiden'; valid: dropout, hidden, train; did you mean 'hidden'?"),
     ("strategies=[{name: bald, n_sample: 3}]", "strategies.0 (bald): no parameter 'n_sample'"),
     ("datasets=[{name: zhan_heart, protocl: fixed}]", "datasets.0 (zhan_heart): no parameter 'protocl'; "
      "valid: protocol, standardize; did you mean 'protocol'?"),
     ("datasets=[{name: iris, split: 0.5}]", "datasets.0 (iris): no parameter 'split'; it takes none"),
-    ("budget.totl=3", "unknown key 'budget.totl'; valid: initial, initial_all_classes, initial_per_class, "
-     "initial_strategy, query, schedule, total, validation; did you mean 'budget.total'?"),
+    ("budget.totl=3", "unknown key 'budget.totl'; valid: cost_model, cost_query, cost_schedule, cost_total, initial, "
+     "initial_all_classes, initial_per_class, initial_strategy, query, schedule, total, validation; "
+     "did you mean 'budget.total'?"),
     ("seed=3", "unknown key 'seed'; valid: budget, datasets, methods, n_jobs, name, results_dir, seeds, strategies; "
      "did you mean 'seeds'?"),
     ("methods=[{name: linear-probe, backbone_params: {max_len: 32}}]",

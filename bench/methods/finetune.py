@@ -25,6 +25,7 @@ from altbench.methods.transfer import PROBE_TRAIN, backbone_for, batch_encoder, 
 from altbench.registry import METHODS
 from altbench.seeds import torch_generator
 from altbench.train import TrainConfig, train, with_min_steps
+from altbench.train_config import needs_validation
 
 MODALITY = {"text": "text", "image": "image"}  # input kind → backbone modality
 FINETUNE_TRAIN = TrainConfig(epochs=2, batch_size=16, lr=5e-5, weight_decay=0.01, grad_clip=1.0)
@@ -48,13 +49,17 @@ def encode_rows(enc: Any, X: Any, batch_size: int = 64) -> np.ndarray:
 
 
 def train_encoder_classifier(net: EncoderClassifier, enc: Any, X, y, cfg: TrainConfig,
-                             rng_order: np.random.Generator, **train_kwargs: Any) -> EncoderClassifier:
-    """Run the shared loop over raw rows X, tokenising each mini-batch."""
+                             rng_order: np.random.Generator, validation: tuple | None = None,
+                             **train_kwargs: Any) -> EncoderClassifier:
+    """Run the shared loop over raw rows X, tokenising each mini-batch; ``validation``:
+    raw (X_val, y_val) rows for ``early_stop: {monitor: val_loss}``."""
     dev = device()
     use_generator(net, torch_generator(rng_order, dev))
     yt = torch.as_tensor(np.array(y, dtype=np.int64), device=dev)  # copy: y may be read-only
+    val = None if validation is None else (batch_encoder(enc, validation[0], dev),
+                                           torch.as_tensor(np.array(validation[1], dtype=np.int64), device=dev))
     return train(net, None, yt, cfg, generator=torch_generator(rng_order),
-                 encode_batch=batch_encoder(enc, X, dev), **train_kwargs)
+                 encode_batch=batch_encoder(enc, X, dev), validation=val, **train_kwargs)
 
 
 def head_and_body(net: EncoderClassifier, lr: float, head_lr: float) -> list[dict]:
@@ -88,14 +93,15 @@ class Finetune:
     head_lr: float = 5e-3  # AdamW rate of the new head (train.lr is the encoder's)
     min_steps: int = 50  # at least this many updates: more epochs for tiny labelled sets
     train: TrainConfig = FINETUNE_TRAIN  # small on purpose: CPU fits take minutes
+    uses_validation = property(lambda self: needs_validation(self.train))  # val_loss stopping: the loop passes rows
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
-            rng_order: np.random.Generator) -> TorchModel:
+            rng_order: np.random.Generator, validation: tuple | None = None) -> TorchModel:
         enc = load_adapted(self, load_encoder(self.backbone, self.backbone_params, X))
         head = HeadNet(enc.dim, n_classes, self.dropout, torch_generator(rng_init))
         net = EncoderClassifier(enc, head).to(device())
         train_encoder_classifier(net, enc, X, y, with_min_steps(self.train, len(y), self.min_steps), rng_order,
-                                 param_groups=head_and_body(net, self.train.lr, self.head_lr))
+                                 validation, param_groups=head_and_body(net, self.train.lr, self.head_lr))
         return as_model(net, enc, n_classes)
 
 
@@ -117,11 +123,13 @@ class LpFt:
     probe: TrainConfig = PROBE_TRAIN  # stage 1: the head alone
     min_steps: int = 50  # stage 2 gets at least this many updates
     finetune: TrainConfig = TrainConfig(epochs=2, batch_size=16, lr=1e-5, weight_decay=0.01)  # stage 2
+    uses_validation = property(lambda self: needs_validation(self.finetune))  # val_loss stopping in stage 2
 
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
-            rng_order: np.random.Generator) -> TorchModel:
+            rng_order: np.random.Generator, validation: tuple | None = None) -> TorchModel:
         enc = load_adapted(self, load_encoder(self.backbone, self.backbone_params, X))
         head = fit_head(encode_rows(enc, X), y, n_classes, self.dropout, self.probe, rng_init, rng_order)
         net = EncoderClassifier(enc, head).to(device())
-        train_encoder_classifier(net, enc, X, y, with_min_steps(self.finetune, len(y), self.min_steps), rng_order)
+        train_encoder_classifier(net, enc, X, y, with_min_steps(self.finetune, len(y), self.min_steps), rng_order,
+                                 validation)
         return as_model(net, enc, n_classes)

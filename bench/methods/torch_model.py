@@ -11,6 +11,7 @@ from torch import nn
 
 from altbench.seeds import torch_generator
 from altbench.torchparts import SeededDropout, init_linear_, use_generator  # noqa: F401  (shared torch pieces)
+from altbench.train import total_steps
 
 
 class MlpNet(nn.Module):
@@ -79,6 +80,7 @@ class TorchModel:
                  sort_keys: Callable[[Any], np.ndarray] | None = None):
         self.net = net
         self.train_loss_ = train_loss if train_loss is not None else getattr(net, "train_loss_", None)
+        self.train_steps_ = total_steps(net)  # optimizer steps this fit took (the run record's train_steps)
         self.n_classes = n_classes
         self.batch_size = batch_size
         self.to_inputs = to_inputs

@@ -60,6 +60,7 @@ from altbench.methods.transfer import input_kind
 from altbench.registry import METHODS
 from altbench.seeds import torch_generator
 from altbench.train import TrainConfig, with_min_steps
+from altbench.train_config import needs_validation
 
 __all__ = ["Ulmfit", "discriminative_groups", "gradual_unfreezing", "slanted_triangular", "ULMFIT_LM"]
 
@@ -111,8 +112,10 @@ class Ulmfit:
                                        list(net.head.parameters()), self.head_lr)
         return groups, gradual_unfreezing(groups), slanted_triangular(self.cut_frac, self.ratio)
 
+    uses_validation = property(lambda self: needs_validation(self.train))  # val_loss early stopping
+
     def fit(self, X, y, *, n_classes: int, rng_init: np.random.Generator,
-            rng_order: np.random.Generator) -> TorchModel:
+            rng_order: np.random.Generator, validation: tuple | None = None) -> TorchModel:
         enc = load_encoder(self.backbone, self.backbone_params, X)
         if input_kind(X) == "text":
             load_adapted(self, enc)  # stage 2's weights (a no-op with lm_finetune false)
@@ -120,7 +123,7 @@ class Ulmfit:
         net = EncoderClassifier(enc, head).to(device())
         groups, hook, lr_schedule = self.schedule(net)
         cfg = with_min_steps(self.train, len(y), self.min_steps)
-        train_encoder_classifier(net, enc, X, y, cfg, rng_order, param_groups=groups,
+        train_encoder_classifier(net, enc, X, y, cfg, rng_order, validation, param_groups=groups,
                                  on_epoch_start=hook, lr_schedule=lr_schedule)
         for p in net.parameters():  # leave the model fully trainable-looking for later use
             p.requires_grad_(True)
