@@ -16,6 +16,7 @@ command that made them in their metadata and a footer line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,21 @@ BAND_LIMIT = 8  # more strategies than this: learning curves without CI bands (t
 PANEL_IN = (2.3, 1.9)  # width, height of one curve panel, inches
 DELTA_PANEL_IN = (1.6, 1.3)  # one panel of the difference-to-reference figure, inches
 LEGEND_IN = 1.45  # room for a legend to the right of the panels, inches
+TITLE_CHARS, LEGEND_CHARS = 34, 20  # line length of panel titles and legend entries at FONT_PT
+
+
+def wrap_label(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters, broken after commas and opening brackets
+    (plugin labels such as ``linear-probe(backbone="tfidf",logreg={...})``), so a ``key: value``
+    pair stays on one line; a single longer piece keeps its own line.  Short labels come back unchanged."""
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[,({])", text):
+        if line and len(line) + len(piece) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    return "\n".join([*lines, line])
 
 
 def _plt():
@@ -105,7 +121,8 @@ def _legend(fig, plt, styles: dict, names) -> None:
     """One legend to the right of every panel, reference strategy first."""
     order = sorted(names, key=lambda s: (s != REFERENCE, s))
     handles = [plt.Line2D([], [], lw=1.5, ms=4, **styles[s].kwargs()) for s in order]
-    fig.legend(handles, order, loc="upper left", bbox_to_anchor=(_panels_right(fig), 0.98), frameon=False,
+    fig.legend(handles, [wrap_label(s, LEGEND_CHARS) for s in order], loc="upper left",
+               bbox_to_anchor=(_panels_right(fig), 0.98), frameon=False,
                ncol=1 if len(order) <= 22 else 2, handlelength=2.6)
 
 
@@ -134,7 +151,7 @@ def learning_curves(bands, stem: Path, command: str, ylabel: str = "test accurac
                     else 2, **styles[s].kwargs())
             if draw_bands:
                 ax.fill_between(g[x], g.ci_low, g.ci_high, color=styles[s].colour, alpha=0.15, lw=0)
-        ax.set_title(f"{d} · {m}")
+        ax.set_title(wrap_label(f"{d} · {m}", TITLE_CHARS))
         _x_axis(ax, bands[x], log, bottom=i >= len(panels) - cols, label=xlabel)
         ax.set_ylabel(ylabel if i % cols == 0 else "")
     fig.tight_layout(rect=(0, 0, _panels_right(fig), 1))
@@ -202,8 +219,9 @@ def transfer_curves(bands, stem: Path, command: str) -> list[Path]:
         ax.set_title(d)
         _x_axis(ax, bands.n_labelled, log, bottom=i >= len(datasets) - cols)
         ax.set_ylabel("test error" if i % cols == 0 else "")
-    handles = [plt.Line2D([], [], color=colours[m], lw=2, label=m) for m in methods]
-    handles += [plt.Line2D([], [], color="0.3", ls=dashes[s], lw=1.4, label=s) for s in strategies]
+    handles = [plt.Line2D([], [], color=colours[m], lw=2, label=wrap_label(m, LEGEND_CHARS)) for m in methods]
+    handles += [plt.Line2D([], [], color="0.3", ls=dashes[s], lw=1.4, label=wrap_label(s, LEGEND_CHARS))
+                for s in strategies]
     fig.tight_layout(rect=(0, 0, _panels_right(fig), 1))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(_panels_right(fig), 0.98), frameon=False)
     return save(fig, stem, command)
