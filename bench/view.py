@@ -113,11 +113,10 @@ class ModelView:
 
     def _need(self, attr: str):
         fn = getattr(self._model, attr, None)
-        if fn is None:
-            raise CapabilityError(
-                f"method {self.method_name!r} does not provide {attr}(); "
-                "pick a method that does (e.g. mlp) or another strategy"
-            )
+        if fn is None:  # a model may say what to choose instead (``missing_hints``: {view method: hint})
+            hint = getattr(self._model, "missing_hints", {}).get(
+                attr, "pick a method that does (e.g. mlp) or another strategy")
+            raise CapabilityError(f"method {self.method_name!r} does not provide {attr}(); {hint}")
         return fn
 
     def _finite(self, x: FloatArray, what: str, view_method: str, rows: str = "pool rows") -> FloatArray:

@@ -56,7 +56,7 @@ METHOD_CONFIGS = {
     "lp-ft": {**SHORT, "finetune": TINY_FT, "min_steps": 8},
     "ulmfit": {**SHORT, "train": TrainConfig(epochs=2, batch_size=16, lr=2e-4, weight_decay=0.01), "min_steps": 16,
                "lm_finetune": False},  # stage 2 (pool MLM) is tested in test_ulmfit_stages.py
-    "setfit": {**SHORT, "pairs": "max_pairs", "max_pairs": 64},
+    "setfit": {**SHORT, "pairs": "max_pairs", "max_pairs": 64, "head": "torch"},  # MC dropout (logreg: own test)
 }
 
 

@@ -64,20 +64,23 @@ def test_legacy_value_is_built_shown_but_not_hashed():
 
 
 def test_setfit_legacy_pins_keep_the_old_parameter_set():
-    old_keys = {"backbone", "backbone_params", "num_iterations", "max_pairs", "dropout", "contrastive", "head"}
-    pinned = resolve_plugin(METHODS, {"name": "setfit", "pairs": "max_pairs", "schedule": "constant"}, "m")
+    # the old set, its torch head's settings renamed head → head_train (head now picks logreg | torch)
+    old_keys = {"backbone", "backbone_params", "num_iterations", "max_pairs", "dropout", "contrastive", "head_train"}
+    pinned = resolve_plugin(METHODS, {"name": "setfit", "pairs": "max_pairs", "schedule": "constant",
+                                      "head": "torch"}, "m")
     assert set(pinned.params) == old_keys and pinned.label == "setfit"
     built = build_plugin(METHODS, pinned)
-    assert (built.pairs, built.schedule) == ("max_pairs", "constant")
+    assert (built.pairs, built.schedule, built.head) == ("max_pairs", "constant", "torch")
     new = resolve_plugin(METHODS, "setfit", "m")
-    assert (new.params["pairs"], new.params["schedule"]) == ("all", "warmup_linear")
+    assert (new.params["pairs"], new.params["schedule"], new.params["head"]) == ("all", "warmup_linear", "logreg")
 
 
 def test_transfer_recipes_config_gives_one_cell_per_recipe():
     exp = load_experiment(ROOT / "bench" / "configs" / "transfer_recipes.yaml")
     keys = {r.method.key() for r in exp.runs}
-    assert keys == {"linear-probe", 'linear-probe(head="torch")', "self-training"}
-    assert len(exp.runs) == 2 * 3 * 5 and all(r.budget.sizes(16) == [16] for r in exp.runs)
+    assert keys == {"linear-probe", 'linear-probe(head="torch")', "self-training", "setfit",
+                    'setfit(head="torch",pairs="max_pairs",schedule="constant")'}
+    assert len(exp.runs) == 2 * 5 * 5 and all(r.budget.sizes(16) == [16] for r in exp.runs)
 
 
 # ---------------------------------------------------------------- the logistic-regression head

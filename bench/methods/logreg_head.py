@@ -17,7 +17,8 @@ lbfgs on all labelled rows, run to convergence (``tol``, ``max_iter``).
 The fitted model is a :class:`~altbench.methods.sklearn_models.SklearnModel`:
 probabilities over all classes, embeddings = the features themselves,
 BADGE gradient embeddings (p − e_ŷ) ⊗ x (n, C·d), committee refits.  It has
-no dropout, so MC-dropout strategies get the view's CapabilityError.
+no dropout, so MC-dropout strategies get the view's CapabilityError, which
+names the head to choose instead (:data:`MISSING_HINTS`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class LogRegHead:
 
 
 LOGREG_HEAD = LogRegHead()
+# view method → what the CapabilityError tells the user (linear-probe and setfit both offer head: torch)
+MISSING_HINTS = {"predict_proba_mc": "its head 'logreg' has no dropout: write head: torch for MC dropout, "
+                                     "or pick another strategy"}
 
 
 def _logreg(C: float, cfg: LogRegHead):
@@ -86,4 +90,5 @@ def fit_logreg_head(F, y, n_classes: int, cfg: LogRegHead, rng: np.random.Genera
     C = choose_C(F, y, cfg, rng)
     model = _fit(_logreg(C, cfg), F, y, n_classes)
     model.C_ = C
+    model.missing_hints = MISSING_HINTS
     return model
