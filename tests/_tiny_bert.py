@@ -53,6 +53,14 @@ def use_tiny_minilm(monkeypatch, path: Path) -> None:
     monkeypatch.setattr(text.MiniLmEncoder, "dim", 32)
 
 
+def tiny_minilm_with_cache(monkeypatch, tmp_path_factory) -> Path:
+    """A fresh tiny BERT (no MLM head) as the ``minilm`` backbone, with its own empty cache directory."""
+    path = tiny_bert(tmp_path_factory.mktemp("bert") / "plain")
+    use_tiny_minilm(monkeypatch, path)
+    monkeypatch.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return path
+
+
 def pool_dataset(n_train: int = 48, n_test: int = 16, seed: int = 0, name: str = "tiny-text") -> Dataset:
     """Two-class text data over WORDS: class 1 texts say "good"/"great", class 0 "bad"/"awful";
     every test text carries :data:`CANARY`."""

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from _tiny_bert import CANARY, pool_dataset, tiny_bert, use_tiny_minilm
+from _tiny_bert import CANARY, pool_dataset, tiny_minilm_with_cache
 from torch import nn
 
 from altbench import plugin_params
@@ -163,10 +163,7 @@ def test_bad_settings_are_refused_when_built_in_python(bad):
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path_factory):
-    path = tiny_bert(tmp_path_factory.mktemp("bert") / "plain")
-    use_tiny_minilm(monkeypatch, path)
-    monkeypatch.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    return path
+    return tiny_minilm_with_cache(monkeypatch, tmp_path_factory)
 
 
 def test_canary_the_stopping_rule_never_sees_a_test_row(tiny, monkeypatch):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _tiny_bert import pool_dataset, tiny_bert, use_tiny_minilm
+from _tiny_bert import pool_dataset, tiny_minilm_with_cache
 
 from altbench import adapt_objectives
 from altbench.adapt import Mlm, slanted_triangular
@@ -31,10 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch 
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path_factory):
-    path = tiny_bert(tmp_path_factory.mktemp("bert") / "plain")
-    use_tiny_minilm(monkeypatch, path)
-    monkeypatch.setenv("ALTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    return path
+    return tiny_minilm_with_cache(monkeypatch, tmp_path_factory)
 
 
 def checkpoint_embeddings(path) -> torch.Tensor:
