@@ -96,7 +96,10 @@ def val_loss_settings(params: Any, prefix: str = "") -> list[str]:
 
 
 def check_early_stop(methods: list, k: int, source: str) -> None:
-    """A ConfigError (one line) when a method stops early on val_loss and ``budget.validation`` is 0."""
+    """A ConfigError (one line) when a method stops early on val_loss and ``budget.validation`` is 0,
+    or when the method cannot hand validation rows to that training stage (no ``uses_validation``)."""
+    from altbench.config import build_plugin
+    from altbench.registry import METHODS
     from altbench.strict import ConfigError
 
     for i, spec in enumerate(methods):
@@ -104,3 +107,7 @@ def check_early_stop(methods: list, k: int, source: str) -> None:
         if keys and not k:
             raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but budget.validation is 0; "
                               "set budget.validation (e.g. budget.validation=20) or monitor: train_loss")
+        if keys and not getattr(build_plugin(METHODS, spec), "uses_validation", False):
+            raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but {spec.name!r} does not "
+                              "pass validation rows to that stage (finetune, lp-ft and ulmfit do); "
+                              "write monitor: train_loss")

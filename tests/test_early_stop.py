@@ -139,8 +139,14 @@ def test_val_loss_without_validation_labels_is_refused_in_one_line():
                                           r"is 0; set budget.validation") as err:
         load_experiment(QUICKSTART, ["methods=[{name: mlp, train: {early_stop: {monitor: val_loss}}}]"])
     assert "\n" not in str(err.value)
-    load_experiment(QUICKSTART, ["methods=[{name: mlp, train: {early_stop: {monitor: val_loss}}}]",
-                                 "budget.validation=10"])  # with validation labels it resolves
+    with pytest.raises(ConfigError, match=r"methods.0.train.early_stop.monitor is val_loss but 'mlp' does not "
+                                          r"pass validation rows") as err:  # refused before any run, not at fit
+        load_experiment(QUICKSTART, ["methods=[{name: mlp, train: {early_stop: {monitor: val_loss}}}]",
+                                     "budget.validation=10"])
+    assert "\n" not in str(err.value)
+    exp = load_experiment(QUICKSTART, ["methods=[{name: finetune, train: {early_stop: {monitor: val_loss}}}]",
+                                       "datasets=[trec6]", "budget.validation=10"])  # finetune passes them: resolves
+    assert exp.runs[0].budget.validation == 10
 
 
 @pytest.mark.parametrize("bad, says", [
