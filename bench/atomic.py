@@ -31,7 +31,19 @@ class StorageError(OSError):
 
 
 RESULTS_HINT = "point --results-dir elsewhere; finished runs are kept"
-CACHE_HINT = "set $ALTBENCH_CACHE_DIR to another directory"
+CACHE_ENV = "ALTBENCH_CACHE_DIR"
+CACHE_HINT = f"set ${CACHE_ENV} to another directory"
+
+
+def user_cache_dir(subdir: str = "") -> Path:
+    """Where the cache ``subdir`` lives: ``$ALTBENCH_CACHE_DIR`` itself when set (the setting
+    names the one directory to use), else ``<user cache dir>/altbench/<subdir>``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("altbench")) / subdir
 
 # errno → (what happened, how to fix it; the caller's hint follows)
 _STORAGE_ERRNOS = {

@@ -24,28 +24,22 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from altbench.atomic import CACHE_HINT, atomic_open, atomic_write_bytes, exclusive_lock
+from altbench.atomic import CACHE_ENV  # noqa: F401 (re-exported)
+from altbench.atomic import CACHE_HINT, atomic_open, atomic_write_bytes, exclusive_lock, user_cache_dir
 
 log = logging.getLogger("altbench")
 
-CACHE_ENV = "ALTBENCH_CACHE_DIR"
 FORMAT_VERSION = 1  # bump when the stored layout or an encoder's semantics change
 
 
 def cache_dir() -> Path:
     """The embedding cache directory (the env setting wins)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("altbench")) / "embeddings"
+    return user_cache_dir("embeddings")
 
 
 def feature_key(backbone_name: str, backbone_config: Any, dataset_fingerprint: str) -> str:

@@ -172,14 +172,9 @@ def kernels_cache_path() -> Path:
     key = {"torch": _versions(("torch",))["torch"], "cpu": cpu_model(), "flags": _cpuinfo("flags"),
            "python": sys.executable, "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY")}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    env = os.environ.get("ALTBENCH_CACHE_DIR")
-    if env:
-        root = Path(env).expanduser()
-    else:
-        import platformdirs
+    from altbench.atomic import user_cache_dir
 
-        root = Path(platformdirs.user_cache_dir("altbench"))
-    return root / f"torch-kernels-{digest}.json"
+    return user_cache_dir() / f"torch-kernels-{digest}.json"
 
 
 def _read_kernels(path: Path) -> dict | None:

@@ -36,23 +36,18 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from altbench.atomic import CACHE_HINT, dir_mode, exclusive_lock, storage_guard
+from altbench.atomic import CACHE_ENV  # noqa: F401 (re-exported)
+from altbench.atomic import CACHE_HINT, dir_mode, exclusive_lock, storage_guard, user_cache_dir
 from altbench.datasets.files import FileSpec, fetch, locate, verify
 
 log = logging.getLogger("altbench")
 
-CACHE_ENV = "ALTBENCH_CACHE_DIR"
 FORMAT_VERSION = 1  # bump when a loader's parsing changes: old caches are then ignored
 
 
 def cache_root() -> Path:
     """``$ALTBENCH_CACHE_DIR`` if set, else ``<user cache dir>/altbench/arrow``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("altbench")) / "arrow"
+    return user_cache_dir("arrow")
 
 
 def file_identity(paths: list[Path]) -> list[list]:
