@@ -13,7 +13,7 @@ from _tiny_bert import pool_dataset, tiny_minilm_with_cache
 
 from altbench import adapt_objectives
 from altbench.adapt import Mlm, slanted_triangular
-from altbench.config import PluginSpec, RunConfig, resolve_plugin
+from altbench.config import PluginSpec, RunConfig, build_plugin, resolve_plugin
 from altbench.loop import Budget
 from altbench.methods import prepare_inputs, ulmfit
 from altbench.methods.ulmfit import ULMFIT_LM, Ulmfit
@@ -23,7 +23,7 @@ from altbench.train import TrainConfig
 
 LM = Mlm(steps=10, batch_size=8, lr=1e-3, schedule="stlr", cut_frac=0.1, ratio=32.0, decay=2.6)
 STAGE3 = {"backbone_params": {"max_length": 16}, "train": TrainConfig(epochs=4, batch_size=8, lr=1e-3),
-          "min_steps": 1, "head_lr": 1e-2, "lm": LM}
+          "min_steps": 1, "head_lr": 1e-2, "lm": LM, "unfreeze_all": False}  # exactly train.epochs epochs
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: one torch thread per module
@@ -127,3 +127,63 @@ def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tin
         assert trainable[:e + 1] == [True] * (e + 1) and all(frozen[e + 1:]), f"epoch {e}"
     final = model.net.encoder.bert.embeddings.word_embeddings.weight.detach()
     assert torch.equal(epochs[3][3], start) and not torch.equal(final, start)  # frozen until the last epoch
+
+
+def record_stage_three(monkeypatch) -> list:
+    """Per epoch of stage 3: [all params trainable per group (top first)], word embeddings at its start."""
+    epochs, real_unfreezing = [], ulmfit.gradual_unfreezing
+
+    def recording_unfreezing(groups):
+        hook = real_unfreezing(groups)
+
+        def record(epoch, opt):
+            hook(epoch, opt)
+            enc = opt.param_groups[-1]["params"][0]  # group0's first tensor: the word embeddings
+            epochs.append(([all(p.requires_grad for p in g["params"]) for g in opt.param_groups],
+                           enc.detach().clone()))
+        return record
+
+    monkeypatch.setattr(ulmfit, "gradual_unfreezing", recording_unfreezing)
+    return epochs
+
+
+def test_unfreeze_all_runs_until_every_group_has_trained_full_epochs(tiny, monkeypatch):
+    epochs = record_stage_three(monkeypatch)
+    ds = pool_dataset()
+    method = Ulmfit(**{**STAGE3, "unfreeze_all": True, "full_epochs": 2, "lm_finetune": False,
+                       "train": TrainConfig(epochs=2, batch_size=8, lr=1e-3)})
+    assert method.epochs_for(4).epochs == 5 and Ulmfit(unfreeze_all=False).epochs_for(8).epochs == 4
+    assert Ulmfit().epochs_for(8).epochs == 10  # MiniLM: head + 7 encoder groups, then 3 epochs all together
+    model = method.fit(ds.X_train[:16], ds.y_train[:16], n_classes=2, rng_init=np.random.default_rng(1),
+                       rng_order=np.random.default_rng(2))
+    assert len(epochs) == 5  # 4 groups: unfrozen one per epoch (epochs 0-3), then all train for 2 (3-4)
+    for e, (trainable, _) in enumerate(epochs):
+        assert trainable == [g <= e for g in range(4)], f"epoch {e}"
+    start = checkpoint_embeddings(tiny)
+    assert torch.equal(epochs[3][1], start)  # the bottom group is frozen until epoch 3 ...
+    assert not torch.equal(epochs[4][1], start)  # ... then trains (epoch 3 moved it)
+    final = model.net.encoder.bert.embeddings.word_embeddings.weight.detach()
+    assert not torch.equal(final, epochs[4][1])  # ... and again in the last full epoch
+
+
+def test_a_truncated_schedule_says_which_groups_never_train(tiny, caplog):
+    ds = pool_dataset()
+    method = Ulmfit(**{**STAGE3, "lm_finetune": False, "train": TrainConfig(epochs=2, batch_size=8, lr=1e-3)})
+    with caplog.at_level("WARNING", logger="altbench"):
+        method.fit(ds.X_train[:16], ds.y_train[:16], n_classes=2, rng_init=np.random.default_rng(1),
+                   rng_order=np.random.default_rng(2))
+    assert "2 epochs unfreeze only the top 2 of 4 layer groups" in caplog.text
+    assert "train.epochs >= 4" in caplog.text
+
+
+def test_old_runs_mean_the_old_schedule_and_keep_their_ids():
+    def run_id(method: PluginSpec) -> str:
+        return RunConfig(PluginSpec("trec6", {}), method, PluginSpec("random", {}), 0, Budget()).run_id
+
+    new = resolve_plugin(METHODS, "ulmfit", "methods.0")
+    pinned = resolve_plugin(METHODS, {"name": "ulmfit", "unfreeze_all": False}, "methods.0")
+    assert new.params["unfreeze_all"] is True and "unfreeze_all" not in pinned.params
+    assert pinned.label == "ulmfit" and pinned.key() == "ulmfit(unfreeze_all=false)"
+    record = PluginSpec("ulmfit", pinned.params, "ulmfit")  # a run record from before the field existed
+    assert build_plugin(METHODS, record).unfreeze_all is False
+    assert run_id(record) == run_id(pinned) != run_id(new)
