@@ -107,7 +107,9 @@ def check_early_stop(methods: list, k: int, source: str) -> None:
         if keys and not k:
             raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but budget.validation is 0; "
                               "set budget.validation (e.g. budget.validation=20) or monitor: train_loss")
-        if keys and not getattr(build_plugin(METHODS, spec), "uses_validation", False):
+        method = build_plugin(METHODS, spec)
+        method = getattr(method, "base", method)  # a tune grid: the method as written trains
+        if keys and not getattr(method, "uses_validation", False):
             raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but {spec.name!r} does not "
                               "pass validation rows to that stage (finetune, lp-ft and ulmfit do); "
                               "write monitor: train_loss")

@@ -164,6 +164,38 @@ def test_one_point_grid_reproduces_the_untuned_model(digits_split):
         tuned.fit(X, y, **kw)
 
 
+@dataclass(frozen=True)
+class Recorder:
+    """A candidate that records the validation rows its fit got."""
+
+    uses_validation: bool
+    got: list = field(default_factory=list, compare=False)
+
+    def fit(self, X, y, *, n_classes, rng_init, rng_order, validation=None):
+        self.got.append(validation)
+        return LogReg(C=1.0).fit(X, y, n_classes=n_classes, rng_init=rng_init, rng_order=rng_order)
+
+
+def test_candidates_that_stop_on_val_loss_get_the_validation_rows(digits_split):
+    X, y, X_val, y_val = digits_split
+    reads, ignores = Recorder(True), Recorder(False)
+    tuned = Tuned(reads, (reads, ignores), ({"p": 0}, {"p": 1}))
+    tuned.fit(X, y, n_classes=10, rng_init=np.random.default_rng(1), rng_order=np.random.default_rng(2),
+              validation=(X_val, y_val))
+    assert reads.got[0][0] is X_val and reads.got[0][1] is y_val and ignores.got == [None]
+
+
+def test_val_loss_on_a_tuned_method_is_checked_against_the_method_as_written():
+    stop = "{monitor: val_loss}"
+    ok = load_experiment(QUICKSTART, ["budget.validation=10", "datasets=[trec6]",
+                                      f"methods=[{{name: finetune, train: {{early_stop: {stop}}}, "
+                                      "tune: {head_lr: [0.001, 0.005]}}]"])
+    assert build_plugin(METHODS, ok.runs[0].method).candidates[0].uses_validation
+    with pytest.raises(ConfigError, match="'mlp' does not pass validation rows"):
+        load_experiment(QUICKSTART, ["budget.validation=10", f"methods=[{{name: mlp, train: {{early_stop: {stop}}}, "
+                                     "tune: {train.lr: [0.01, 0.1]}}]"])
+
+
 def test_grid_points_product_and_dotted_keys():
     assert grid_points({"b": [1, 2], "a": ["x"]}) == [{"a": "x", "b": 1}, {"a": "x", "b": 2}]
     exp = load_experiment(QUICKSTART, ["budget.validation=10", "methods=[{name: mlp, tune: {train.lr: [0.01, 0.1]}}]"])

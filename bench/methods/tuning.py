@@ -161,8 +161,10 @@ class Tuned:
         best: tuple[float, dict, Any] | None = None
         for point, cand in zip(self.points, self.candidates):
             share_learned(self, cand)
+            # a candidate that stops early on val_loss reads the same rows (they also pick the point)
+            own = {"validation": validation} if getattr(cand, "uses_validation", False) else {}
             model = cand.fit(X, y, n_classes=n_classes, rng_init=copy.deepcopy(rng_init),
-                             rng_order=copy.deepcopy(rng_order), **extra)
+                             rng_order=copy.deepcopy(rng_order), **extra, **own)
             score = validation_accuracy(model, X_val, y_val, n_classes)
             if best is None or score > best[0]:
                 best = (score, point, model)
