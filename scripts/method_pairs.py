@@ -42,22 +42,41 @@ from altbench.store import RunStore
 KEYS = ["dataset", "strategy", "seed"]
 
 
+def label_params(label: str) -> tuple[str, list[str]]:
+    """``name(k=v,...)`` → (name, ["k=v", ...]); values may nest braces, brackets and quoted commas."""
+    name, _, rest = label.partition("(")
+    parts, depth, quoted, start = [], 0, False, 0
+    body = rest[:-1] if rest.endswith(")") else rest
+    for i, ch in enumerate(body):
+        if ch == '"' and (i == 0 or body[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch in "{[":
+            depth += 1
+        elif not quoted and ch in "}]":
+            depth -= 1
+        elif not quoted and depth == 0 and ch == ",":
+            parts.append(body[start:i])
+            start = i + 1
+    if body[start:]:
+        parts.append(body[start:])
+    return name, parts
+
+
 def short_names(labels: list[str]) -> dict[str, str]:
-    """Method label → short name: the name plus the parameters not shared by every label.
+    """Method label → short name: the name plus the parameters not shared by every label of that name.
 
     ``finetune(backbone_params={"max_length": 64})`` and ``finetune(adapt={"name": "mlm", "steps": 300},
-    backbone_params={"max_length": 64})`` → ``finetune`` and ``finetune+adapt=mlm``.
+    backbone_params={"max_length": 64})`` → ``finetune`` and ``finetune+adapt=mlm``; a method name with
+    one label is its name alone, whatever its parameters (e.g. a longer ``train`` recipe).
     """
-    def params(label: str) -> tuple[str, list[str]]:
-        name, _, rest = label.partition("(")
-        parts = re.findall(r'(\w+)=(\{[^{}]*\}|[^,)]+)', rest)
-        return name, [f"{k}={v}" for k, v in parts]
-
-    parsed = {lab: params(lab) for lab in labels}
-    shared = set.intersection(*(set(p) for _, p in parsed.values())) if parsed else set()
+    parsed = {lab: label_params(lab) for lab in labels}
+    by_name: dict[str, list[set]] = {}
+    for name, ps in parsed.values():
+        by_name.setdefault(name, []).append(set(ps))
+    shared = {name: set.intersection(*sets) for name, sets in by_name.items()}
     out = {}
     for lab, (name, ps) in parsed.items():
-        extra = [re.sub(r'^(\w+)=\{"name": "([^"]+)".*\}$', r"\1=\2", p) for p in ps if p not in shared]
+        extra = [re.sub(r'^(\w+)=\{"name": "([^"]+)".*\}$', r"\1=\2", p) for p in ps if p not in shared[name]]
         out[lab] = "+".join([name, *extra])
     if len(set(out.values())) < len(out):
         raise ValueError(f"method labels do not shorten to distinct names: {sorted(out.values())}")

@@ -16,6 +16,17 @@ def test_short_names_keep_only_what_differs():
     assert names == {FT: "finetune", AD: "finetune+adapt=mlm", UL: "ulmfit"}
 
 
+def test_short_names_read_nested_values_and_compare_within_a_method_name():
+    train = '{"epochs": 10, "early_stop": {"monitor": "train_loss", "patience": 2}, "lr": 5e-05}'
+    ft = f'finetune(backbone_params={{"max_length": 64}},min_steps=100,train={train})'
+    ad = f'finetune(adapt={{"name": "mlm", "steps": 300}},backbone_params={{"max_length": 64}},min_steps=100,train={train})'
+    ul = 'ulmfit(backbone_params={"max_length": 64},min_steps=150,train={"epochs": 10, "lr": 0.0002})'
+    assert mp.label_params(ft) == ("finetune", ['backbone_params={"max_length": 64}', "min_steps=100", f"train={train}"])
+    assert mp.short_names([ft, ad, ul]) == {ft: "finetune", ad: "finetune+adapt=mlm", ul: "ulmfit"}
+    other = ft.replace("min_steps=100", "min_steps=50")
+    assert mp.short_names([ft, other])[other] == "finetune+min_steps=50"
+
+
 def test_labels_needed_interpolates_in_log_labels():
     n, acc = np.array([50.0, 200.0]), np.array([0.6, 0.8])
     assert mp.labels_needed(n, acc, 0.7) == pytest.approx(100.0)  # halfway in log between 50 and 200
