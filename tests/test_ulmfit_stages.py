@@ -187,3 +187,17 @@ def test_old_runs_mean_the_old_schedule_and_keep_their_ids():
     record = PluginSpec("ulmfit", pinned.params, "ulmfit")  # a run record from before the field existed
     assert build_plugin(METHODS, record).unfreeze_all is False
     assert run_id(record) == run_id(pinned) != run_id(new)
+
+
+@pytest.mark.parametrize("config,results", [("pool_headline.yaml", "pool_headline"),
+                                            ("reproduce/ulmfit2018_transfer.yaml", "reproduce/ulmfit2018_transfer")])
+def test_configs_pinning_the_old_schedule_keep_their_committed_run_ids(config, results):
+    from pathlib import Path
+
+    from altbench.config import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    exp = load_experiment(root / "bench" / "configs" / config)
+    assert {r.run_id for r in exp.runs} == {p.stem for p in (root / "results" / results / "runs").glob("*.parquet")}
+    ulm = [r for r in exp.runs if r.method.name == "ulmfit"]
+    assert ulm and all(build_plugin(METHODS, r.method).unfreeze_all is False for r in ulm)
