@@ -64,3 +64,27 @@ def test_label_savings_read_the_baselines_running_best():
     # between 50 (62.5%) and 100 (72.5%): log-interpolated at 50 * 2 ** 0.8 ≈ 87 labels
     assert table["@200"] == "70.5% → 87 (+56%)"
     assert table["@50"].endswith("→ ≤ 50")
+
+
+def test_two_directories_pair_the_same_method_under_two_recipes(monkeypatch):
+    from pathlib import Path
+
+    frames = {"old": frame().replace({"method": {"base": FT, "better": UL}}),
+              "new": frame().replace({"method": {"base": FT, "better": UL}}).assign(
+                  accuracy=lambda d: d.accuracy + 0.05)}
+
+    class Store:  # RunStore over an in-memory frame per directory
+        def __init__(self, path):
+            self.name = Path(path).name
+
+        def read_results(self):
+            return frames[self.name].copy()
+
+    monkeypatch.setattr(mp, "RunStore", Store)
+    df = mp.load([Path("results/old"), Path("results/new")])
+    assert set(df.method) == {"finetune@old", "ulmfit@old", "finetune@new", "ulmfit@new"}
+    assert set(mp.load(Path("results/old")).method) == {"finetune", "ulmfit"}  # one directory: no tag
+    diffs = mp.accuracy_differences(df, mp.per_run(df), "finetune@old").set_index(["method", "strategy"])
+    row = diffs.loc[("finetune@new", "all")]
+    assert row["pairs"] == 2 and row["Δ acc @50"] == row["Δ acc @200"] == "+5.0 ± 0.0"  # the recipe effect, paired
+    assert "ulmfit@new" in mp.report([Path("results/old"), Path("results/new")], "finetune@old")
