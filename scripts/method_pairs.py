@@ -88,7 +88,8 @@ def load(results_dir: Path | list[Path]) -> pd.DataFrame:
     """One row per run × round: KEYS, method (short name), n_labelled, accuracy, fit/query seconds.
 
     Several directories (e.g. one grid under two recipes) are read together, each method's short
-    name tagged ``@<directory name>``; runs still pair by dataset, strategy and seed across them."""
+    name tagged ``@<directory name>``, keeping the (dataset, strategy, seed) cells all of them have;
+    runs pair by those keys across directories."""
     dirs = results_dir if isinstance(results_dir, list) else [results_dir]
     frames = []
     for d in dirs:
@@ -96,7 +97,10 @@ def load(results_dir: Path | list[Path]) -> pd.DataFrame:
         names = short_names(sorted(df["method"].unique()))
         tag = f"@{d.name}" if len(dirs) > 1 else ""
         frames.append(df.assign(method=df["method"].map(lambda m: names[m] + tag)))
-    return pd.concat(frames, ignore_index=True)
+    # several directories: only the (dataset, strategy, seed) cells every one of them has, so means compare
+    common = set.intersection(*(set(map(tuple, f[KEYS].drop_duplicates().to_numpy())) for f in frames))
+    out = pd.concat(frames, ignore_index=True)
+    return out[[tuple(k) in common for k in out[KEYS].to_numpy()]].reset_index(drop=True)
 
 
 def per_run(df: pd.DataFrame) -> pd.DataFrame:

@@ -80,9 +80,11 @@ def test_two_directories_pair_the_same_method_under_two_recipes(monkeypatch):
         def read_results(self):
             return frames[self.name].copy()
 
+    frames["new"] = pd.concat([frames["new"], frames["new"].assign(seed=7)])  # a seed only "new" has
     monkeypatch.setattr(mp, "RunStore", Store)
     df = mp.load([Path("results/old"), Path("results/new")])
     assert set(df.method) == {"finetune@old", "ulmfit@old", "finetune@new", "ulmfit@new"}
+    assert set(df.seed) == {0, 1}  # cells every directory has
     assert set(mp.load(Path("results/old")).method) == {"finetune", "ulmfit"}  # one directory: no tag
     diffs = mp.accuracy_differences(df, mp.per_run(df), "finetune@old").set_index(["method", "strategy"])
     row = diffs.loc[("finetune@new", "all")]
