@@ -44,8 +44,9 @@ groups train together for ``full_epochs``.  ``unfreeze_all: false`` is the
 recipe before the switch existed: exactly ``train.epochs`` epochs (more only
 for ``min_steps``), so with fewer epochs than groups the lowest groups never
 train (the paper's schedule truncated; a fit logs a warning).  At 4 epochs
-that left all but the head and the top 3 layers frozen once a labelled set
-had more than 200 rows; old run records mean ``false`` and keep their ids.
+that left MiniLM's embeddings and layers 0-2 frozen from 200 labelled rows
+up (below that, the 50-step floor adds epochs); old run records mean
+``false`` and keep their ids.
 Stage 2 trains every group (no unfreezing in §3.2): the MLM head at
 ``lm.lr``, encoder group l below the top at ``lm.lr / 2.6**l``; a decoder
 tied to the input embeddings trains with the embeddings' group.
