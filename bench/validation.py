@@ -104,12 +104,14 @@ def check_early_stop(methods: list, k: int, source: str) -> None:
 
     for i, spec in enumerate(methods):
         keys = val_loss_settings(spec.params)
-        if keys and not k:
+        if not keys:
+            continue
+        if not k:
             raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but budget.validation is 0; "
                               "set budget.validation (e.g. budget.validation=20) or monitor: train_loss")
         method = build_plugin(METHODS, spec)
         method = getattr(method, "base", method)  # a tune grid: the method as written trains
-        if keys and not getattr(method, "uses_validation", False):
+        if not getattr(method, "uses_validation", False):
             raise ConfigError(f"{source}: methods.{i}.{keys[0]}.monitor is val_loss but {spec.name!r} does not "
                               "pass validation rows to that stage (finetune, lp-ft and ulmfit do); "
                               "write monitor: train_loss")

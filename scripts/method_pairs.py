@@ -29,6 +29,7 @@ AUBC is the normalised area over the labels axis (``altbench.metrics.normalised_
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -44,22 +45,16 @@ KEYS = ["dataset", "strategy", "seed"]
 
 
 def label_params(label: str) -> tuple[str, list[str]]:
-    """``name(k=v,...)`` → (name, ["k=v", ...]); values may nest braces, brackets and quoted commas."""
+    """``name(k=v,...)`` → (name, ["k=v", ...]): the inverse of the harness's labels, whose values
+    are JSON (``altbench.config._label``), so each value is read with the JSON decoder."""
     name, _, rest = label.partition("(")
-    parts, depth, quoted, start = [], 0, False, 0
     body = rest[:-1] if rest.endswith(")") else rest
-    for i, ch in enumerate(body):
-        if ch == '"' and (i == 0 or body[i - 1] != "\\"):
-            quoted = not quoted
-        elif not quoted and ch in "{[":
-            depth += 1
-        elif not quoted and ch in "}]":
-            depth -= 1
-        elif not quoted and depth == 0 and ch == ",":
-            parts.append(body[start:i])
-            start = i + 1
-    if body[start:]:
-        parts.append(body[start:])
+    parts, i, decode = [], 0, json.JSONDecoder().raw_decode
+    while i < len(body):
+        key = body[i:].partition("=")[0]
+        _, end = decode(body, i + len(key) + 1)
+        parts.append(body[i:end])
+        i = end + 1  # past the comma
     return name, parts
 
 

@@ -23,6 +23,8 @@ def test_short_names_read_nested_values_and_compare_within_a_method_name():
     ul = 'ulmfit(backbone_params={"max_length": 64},min_steps=150,train={"epochs": 10, "lr": 0.0002})'
     assert mp.label_params(ft) == ("finetune", ['backbone_params={"max_length": 64}', "min_steps=100", f"train={train}"])
     assert mp.short_names([ft, ad, ul]) == {ft: "finetune", ad: "finetune+adapt=mlm", ul: "ulmfit"}
+    odd = 'm(a="x,\\\\",b=[1, {"c": "}"}])'  # a comma and an escaped backslash in a string, a brace in a list
+    assert mp.label_params(odd) == ("m", ['a="x,\\\\"', 'b=[1, {"c": "}"}]'])
     other = ft.replace("min_steps=100", "min_steps=50")
     assert mp.short_names([ft, other])[other] == "finetune+min_steps=50"
 

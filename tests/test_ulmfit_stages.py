@@ -6,6 +6,8 @@ groups, step by step (stage 2) and epoch by epoch (stage 3), with a tiny random 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from _tiny_bert import pool_dataset, tiny_minilm_with_cache
 
 from altbench import adapt_objectives
 from altbench.adapt import Mlm, slanted_triangular
-from altbench.config import PluginSpec, RunConfig, build_plugin, resolve_plugin
+from altbench.config import PluginSpec, RunConfig, build_plugin, load_experiment, resolve_plugin
 from altbench.loop import Budget
 from altbench.methods import prepare_inputs, ulmfit
 from altbench.methods.ulmfit import ULMFIT_LM, Ulmfit
@@ -92,12 +94,10 @@ def test_stage_two_trains_every_group_at_discriminative_slanted_rates(tiny, monk
     assert not torch.equal(adapted, checkpoint_embeddings(tiny))
 
 
-@pytest.mark.parametrize("lm_finetune", [True, False])
-def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tiny, monkeypatch, lm_finetune):
-    lm_runs, epochs = [], []
-    real_run = adapt_objectives.run
-    monkeypatch.setattr(adapt_objectives, "run", lambda *a: lm_runs.append(1) or real_run(*a))
-    real_unfreezing = ulmfit.gradual_unfreezing
+def record_stage_three(monkeypatch) -> list:
+    """Per epoch of stage 3, after the unfreezing hook: (group names top first, all of each group's
+    params trainable, none trainable, the word embeddings at the epoch's start)."""
+    epochs, real_unfreezing = [], ulmfit.gradual_unfreezing
 
     def recording_unfreezing(groups):
         hook = real_unfreezing(groups)
@@ -112,6 +112,15 @@ def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tin
         return record
 
     monkeypatch.setattr(ulmfit, "gradual_unfreezing", recording_unfreezing)
+    return epochs
+
+
+@pytest.mark.parametrize("lm_finetune", [True, False])
+def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tiny, monkeypatch, lm_finetune):
+    lm_runs = []
+    real_run = adapt_objectives.run
+    monkeypatch.setattr(adapt_objectives, "run", lambda *a: lm_runs.append(1) or real_run(*a))
+    epochs = record_stage_three(monkeypatch)
     ds = pool_dataset()
     method = Ulmfit(**STAGE3, lm_finetune=lm_finetune)
     X_train, _ = prepare_inputs(method, ds, Streams(0))
@@ -129,24 +138,6 @@ def test_stage_three_starts_from_stage_two_and_unfreezes_one_group_per_epoch(tin
     assert torch.equal(epochs[3][3], start) and not torch.equal(final, start)  # frozen until the last epoch
 
 
-def record_stage_three(monkeypatch) -> list:
-    """Per epoch of stage 3: [all params trainable per group (top first)], word embeddings at its start."""
-    epochs, real_unfreezing = [], ulmfit.gradual_unfreezing
-
-    def recording_unfreezing(groups):
-        hook = real_unfreezing(groups)
-
-        def record(epoch, opt):
-            hook(epoch, opt)
-            enc = opt.param_groups[-1]["params"][0]  # group0's first tensor: the word embeddings
-            epochs.append(([all(p.requires_grad for p in g["params"]) for g in opt.param_groups],
-                           enc.detach().clone()))
-        return record
-
-    monkeypatch.setattr(ulmfit, "gradual_unfreezing", recording_unfreezing)
-    return epochs
-
-
 def test_unfreeze_all_runs_until_every_group_has_trained_full_epochs(tiny, monkeypatch):
     epochs = record_stage_three(monkeypatch)
     ds = pool_dataset()
@@ -157,13 +148,13 @@ def test_unfreeze_all_runs_until_every_group_has_trained_full_epochs(tiny, monke
     model = method.fit(ds.X_train[:16], ds.y_train[:16], n_classes=2, rng_init=np.random.default_rng(1),
                        rng_order=np.random.default_rng(2))
     assert len(epochs) == 5  # 4 groups: unfrozen one per epoch (epochs 0-3), then all train for 2 (3-4)
-    for e, (trainable, _) in enumerate(epochs):
+    for e, (_, trainable, _, _) in enumerate(epochs):
         assert trainable == [g <= e for g in range(4)], f"epoch {e}"
     start = checkpoint_embeddings(tiny)
-    assert torch.equal(epochs[3][1], start)  # the bottom group is frozen until epoch 3 ...
-    assert not torch.equal(epochs[4][1], start)  # ... then trains (epoch 3 moved it)
+    assert torch.equal(epochs[3][3], start)  # the bottom group is frozen until epoch 3 ...
+    assert not torch.equal(epochs[4][3], start)  # ... then trains (epoch 3 moved it)
     final = model.net.encoder.bert.embeddings.word_embeddings.weight.detach()
-    assert not torch.equal(final, epochs[4][1])  # ... and again in the last full epoch
+    assert not torch.equal(final, epochs[4][3])  # ... and again in the last full epoch
 
 
 def test_a_truncated_schedule_says_which_groups_never_train(tiny, caplog):
@@ -192,10 +183,6 @@ def test_old_runs_mean_the_old_schedule_and_keep_their_ids():
 @pytest.mark.parametrize("config,results", [("pool_headline.yaml", "pool_headline"),
                                             ("reproduce/ulmfit2018_transfer.yaml", "reproduce/ulmfit2018_transfer")])
 def test_configs_pinning_the_old_schedule_keep_their_committed_run_ids(config, results):
-    from pathlib import Path
-
-    from altbench.config import load_experiment
-
     root = Path(__file__).resolve().parents[1]
     exp = load_experiment(root / "bench" / "configs" / config)
     assert {r.run_id for r in exp.runs} == {p.stem for p in (root / "results" / results / "runs").glob("*.parquet")}
